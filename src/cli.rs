@@ -1,0 +1,175 @@
+//! The command line: clap derive types only. This is the single source of the help text,
+//! and (later) of the shell completions and man pages, so every item carries its doc.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Reset and re-enrol TOTP two-factor authentication on a web application's SQLite database
+#[derive(Debug, Parser)]
+#[command(
+    name = "twofactl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The application's SQLite database
+    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_DB")]
+    pub db: Option<PathBuf>,
+
+    /// Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]
+    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Answer yes to confirmations
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)
+    #[arg(long, global = true)]
+    pub no_input: bool,
+
+    /// Print less on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more on stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people
+    Text,
+    /// JSON (JSON Lines for list-users, admin-reset and audit)
+    Json,
+    /// Comma-separated values with a header row (list-users only)
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List users and their 2FA state (never their secrets)
+    ListUsers(ListUsersArgs),
+    /// Clear the 2FA of one user or many, with a reason and an audit record
+    AdminReset(AdminResetArgs),
+    /// Read twofactl's audit log
+    Audit(AuditArgs),
+    /// Make a sandbox (a sample application database and a config) to try twofactl on
+    Demo(DemoArgs),
+}
+
+/// 2FA states as list-users reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Status {
+    /// An authenticator is active: the application asks for a code at login
+    Enabled,
+    /// A new key awaits confirmation with a first code
+    Pending,
+    /// No authenticator
+    Disabled,
+}
+
+#[derive(Debug, Args)]
+pub struct ListUsersArgs {
+    /// Only users in this 2FA state
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub status: Option<Status>,
+
+    /// Only the application's administrators
+    #[arg(long)]
+    pub admins: bool,
+
+    /// Only users whose username or e-mail contains PATTERN (case-insensitive, no wildcards)
+    #[arg(long = "match", value_name = "PATTERN")]
+    pub pattern: Option<String>,
+
+    /// Print at most N users
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminResetArgs {
+    /// Users to reset, by username or e-mail address
+    #[arg(value_name = "USER")]
+    pub users: Vec<String>,
+
+    /// Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+
+    /// Why the 2FA is reset; recorded in the audit log (prompted in a terminal)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Allow resetting users who are administrators of the application
+    #[arg(long)]
+    pub allow_admin: bool,
+
+    /// Skip users that do not exist instead of stopping with nothing changed
+    #[arg(long)]
+    pub skip_missing: bool,
+
+    /// Show what would be reset; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The application administrator on whose behalf the reset is made (must have is_admin = 1)
+    #[arg(long, value_name = "NAME", env = "TWOFACTL_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only records about this user (username)
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Only records of this action (e.g. admin-reset)
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+
+    /// Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Print at most N records (the newest)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the sandbox; created if missing, must not already hold one
+    #[arg(value_name = "DIR", default_value = "twofactl-demo")]
+    pub dir: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

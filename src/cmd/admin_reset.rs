@@ -1,0 +1,538 @@
+//! `admin-reset`: clear the 2FA of one user or of thousands, with a reason and an audit row
+//! each. Every named user is resolved and checked before anything changes; the whole run is
+//! one `BEGIN IMMEDIATE` transaction; output is printed only once it has committed.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{Ctx, os_user};
+use crate::cli::AdminResetArgs;
+use crate::db::audit::{self, Record};
+use crate::db::users::{Lookup, Resetter, Resolver, User};
+use crate::db::{self, Mode, Names};
+use crate::error::{Exit, fail};
+use crate::output::{self, safe};
+
+/// The longest line `--from-file` takes as a user name.
+const MAX_NAME_BYTES: usize = 1024;
+/// The longest reason kept in the audit log.
+const MAX_REASON_CHARS: usize = 1000;
+/// Runs at least this large get a progress bar (on a terminal).
+const PROGRESS_MIN: usize = 1000;
+
+pub const ACTION: &str = "admin-reset";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Reset,
+    WouldReset,
+    Missing,
+    AlreadyClear,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Reset => "reset",
+            Outcome::WouldReset => "would_reset",
+            Outcome::Missing => "missing",
+            Outcome::AlreadyClear => "already_clear",
+        }
+    }
+}
+
+/// One JSON line per user; the keys are part of the interface.
+#[derive(Serialize)]
+struct Line<'a> {
+    username: &'a str,
+    outcome: Outcome,
+    sessions_revoked: u64,
+    notified: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    reset: u64,
+    missing: u64,
+    already_clear: u64,
+    dry_run: bool,
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    summary: &'a Summary,
+}
+
+/// A name as given, and what it resolved to.
+struct Target {
+    given: String,
+    user: Option<User>,
+}
+
+struct Done {
+    name: String,
+    outcome: Outcome,
+    sessions: u64,
+}
+
+pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
+    let names = collect_names(args)?;
+    let reason = reason(ctx, args)?;
+    let mut db = ctx.open_db(if args.dry_run {
+        Mode::ReadOnly
+    } else {
+        Mode::ReadWrite
+    })?;
+    let actor = match &args.actor {
+        Some(a) => Some(check_actor(&db.conn, &db.names, a)?),
+        None => None,
+    };
+
+    if args.dry_run || !ctx.yes {
+        let targets = resolve(&db.conn, &db.names, &names)?;
+        check(&targets, args)?;
+        if args.dry_run {
+            let done = targets
+                .into_iter()
+                .map(|t| Done {
+                    outcome: match &t.user {
+                        None => Outcome::Missing,
+                        Some(u) if u.clear => Outcome::AlreadyClear,
+                        Some(_) => Outcome::WouldReset,
+                    },
+                    name: t.user.map_or(t.given, |u| u.username),
+                    sessions: 0,
+                })
+                .collect::<Vec<_>>();
+            return print(ctx, &done, true);
+        }
+        let to_reset: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| t.user.as_ref().filter(|u| !u.clear))
+            .map(|u| u.username.as_str())
+            .collect();
+        if to_reset.is_empty() {
+            ctx.info("nothing to reset: every named user's 2FA is already clear");
+        } else {
+            ctx.prompt.confirm(
+                &format!(
+                    "Reset the 2FA of {} and revoke their sessions?",
+                    describe(&to_reset)
+                ),
+                false,
+            )?;
+        }
+    }
+
+    // The change itself: resolve again under the write lock, so that what is checked is
+    // what is changed, then apply everything in one transaction.
+    let os_user = os_user();
+    let tx = db::write(&mut db.conn)?;
+    let targets = resolve(&tx, &db.names, &names)?;
+    check(&targets, args)?;
+    let progress = progress(ctx, targets.len());
+    let mut done = Vec::with_capacity(targets.len());
+    {
+        let mut resetter = Resetter::new(&tx, &db.names)?;
+        let mut log = audit::Writer::new(&tx)?;
+        for t in targets {
+            progress.inc(1);
+            let Some(u) = t.user else {
+                done.push(Done {
+                    name: t.given,
+                    outcome: Outcome::Missing,
+                    sessions: 0,
+                });
+                continue;
+            };
+            let (outcome, sessions) = if u.clear {
+                (Outcome::AlreadyClear, 0)
+            } else {
+                (Outcome::Reset, resetter.reset(u.id)?)
+            };
+            log.write(&Record {
+                time: ctx.now,
+                os_user: &os_user,
+                actor: actor.as_deref(),
+                action: ACTION,
+                user_id: Some(u.id),
+                username: &u.username,
+                reason: reason.as_deref(),
+                outcome: outcome.as_str(),
+                changed: outcome == Outcome::Reset,
+            })?;
+            done.push(Done {
+                name: u.username,
+                outcome,
+                sessions,
+            });
+        }
+    }
+    tx.commit().context("could not commit the reset")?;
+    progress.finish_and_clear();
+    print(ctx, &done, false)
+}
+
+/// The names from the arguments and `--from-file`, checked, in order, without repeats.
+fn collect_names(args: &AdminResetArgs) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (i, a) in args.users.iter().enumerate() {
+        names.push(
+            check_name(a)
+                .map_err(|why| fail(Exit::Usage, format!("user argument {}: {why}", i + 1)))?,
+        );
+    }
+    if let Some(path) = &args.from_file {
+        let from_file = read_list(path)?;
+        if from_file.is_empty() && names.is_empty() {
+            return Err(fail(
+                Exit::Usage,
+                format!("{} names no users", display_path(path)),
+            )
+            .hint("one username or e-mail address per line; blank lines and # comments are skipped")
+            .into());
+        }
+        names.extend(from_file);
+    }
+    if names.is_empty() {
+        return Err(fail(Exit::Usage, "no users given")
+            .hint("name users as arguments, or pass --from-file FILE (- for stdin)")
+            .into());
+    }
+    let mut seen = HashSet::with_capacity(names.len());
+    names.retain(|n| seen.insert(n.clone()));
+    Ok(names)
+}
+
+fn display_path(path: &Path) -> String {
+    if path == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Read a list of users: one per line; blank lines and `#` comments skipped.
+fn read_list(path: &Path) -> Result<Vec<String>> {
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("could not read the user list from stdin")?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| {
+                fail(
+                    Exit::Usage,
+                    format!("could not read user list {}: {e}", path.display()),
+                )
+            })?;
+    }
+    let mut names = Vec::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let bad = |why: String| {
+            fail(
+                Exit::Usage,
+                format!("{} line {}: {why}", display_path(path), i + 1),
+            )
+            .hint("give one username or e-mail address per line")
+        };
+        if line.len() > MAX_NAME_BYTES {
+            return Err(bad(format!(
+                "longer than {MAX_NAME_BYTES} bytes; not a user name"
+            ))
+            .into());
+        }
+        let text = std::str::from_utf8(line).map_err(|_| bad("not valid UTF-8".to_owned()))?;
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        names.push(check_name(text).map_err(bad)?);
+    }
+    Ok(names)
+}
+
+/// A name an operator typed: no control characters (NUL, newline, escapes), bounded length.
+fn check_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("empty user name".to_owned());
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "longer than {MAX_NAME_BYTES} bytes; not a user name"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!(
+            "{} contains a control character; not a user name",
+            safe(name)
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn reason(ctx: &Ctx, args: &AdminResetArgs) -> Result<Option<String>> {
+    let reason = match &args.reason {
+        Some(r) => r.clone(),
+        // Nothing is recorded by a dry run, so it needs no reason.
+        None if args.dry_run => return Ok(None),
+        None => ctx.prompt.text(
+            "Reason for the reset (recorded in the audit log)",
+            "--reason",
+        )?,
+    };
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(fail(Exit::Usage, "the reason is empty")
+            .hint("say why, e.g. --reason \"lost phone, ticket 4711\"")
+            .into());
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(fail(
+            Exit::Usage,
+            format!("the reason is longer than {MAX_REASON_CHARS} characters"),
+        )
+        .into());
+    }
+    Ok(Some(reason.to_owned()))
+}
+
+/// `--actor` must be an administrator of the application.
+fn check_actor(conn: &Connection, names: &Names, actor: &str) -> Result<String> {
+    let actor = check_name(actor).map_err(|why| fail(Exit::Usage, format!("--actor: {why}")))?;
+    match Resolver::new(conn, names)?.lookup(&actor)? {
+        Lookup::Found(u) if u.is_admin => Ok(u.username),
+        Lookup::Found(u) => Err(fail(
+            Exit::Usage,
+            format!(
+                "--actor {} is not an administrator of the application",
+                safe(&u.username)
+            ),
+        )
+        .hint("name an application user with is_admin = 1")
+        .into()),
+        Lookup::Missing | Lookup::Ambiguous => Err(fail(
+            Exit::NotFound,
+            format!("no such user: {} (--actor)", safe(&actor)),
+        )
+        .hint("twofactl list-users --admins")
+        .into()),
+    }
+}
+
+fn resolve(conn: &Connection, names: &Names, given: &[String]) -> Result<Vec<Target>> {
+    let mut resolver = Resolver::new(conn, names)?;
+    let mut ids = HashSet::with_capacity(given.len());
+    let mut targets = Vec::with_capacity(given.len());
+    for name in given {
+        match resolver.lookup(name)? {
+            Lookup::Found(u) => {
+                // alice and alice@example.com are one user, reset once.
+                if ids.insert(u.id) {
+                    targets.push(Target {
+                        given: name.clone(),
+                        user: Some(u),
+                    });
+                }
+            }
+            Lookup::Missing => targets.push(Target {
+                given: name.clone(),
+                user: None,
+            }),
+            Lookup::Ambiguous => {
+                return Err(fail(
+                    Exit::Usage,
+                    format!("{} is the e-mail address of several users", safe(name)),
+                )
+                .hint("name those users by username")
+                .into());
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// Stop before any change when a user is missing or an administrator is not allowed.
+fn check(targets: &[Target], args: &AdminResetArgs) -> Result<()> {
+    if !args.skip_missing {
+        let missing: Vec<&str> = targets
+            .iter()
+            .filter(|t| t.user.is_none())
+            .map(|t| t.given.as_str())
+            .collect();
+        if let Some(first) = missing.first() {
+            return Err(fail(
+                Exit::NotFound,
+                format!("no such user: {}; nothing changed", describe(&missing)),
+            )
+            .hint(format!(
+                "twofactl list-users --match {}, or pass --skip-missing",
+                shell_word(first)
+            ))
+            .into());
+        }
+    }
+    if !args.allow_admin {
+        let admins: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| t.user.as_ref())
+            .filter(|u| u.is_admin)
+            .map(|u| u.username.as_str())
+            .collect();
+        if !admins.is_empty() {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "{} {} an administrator of the application; nothing changed",
+                    describe(&admins),
+                    if admins.len() == 1 { "is" } else { "are" }
+                ),
+            )
+            .hint("pass --allow-admin to reset administrators too")
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// "alice", "alice and bob", "alice, bob, carol and 997 more" (terminal-safe).
+fn describe(names: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let safe_names: Vec<String> = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| safe(n).into_owned())
+        .collect();
+    match names.len() {
+        0 => String::new(),
+        1 => safe_names[0].clone(),
+        n if n <= SHOWN => format!(
+            "{} and {}",
+            safe_names[..n - 1].join(", "),
+            safe_names[n - 1]
+        ),
+        n => format!("{} and {} more", safe_names.join(", "), n - SHOWN),
+    }
+}
+
+/// Quote a word for a shell hint.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", safe(s).replace('\'', r"'\''"))
+    }
+}
+
+fn progress(ctx: &Ctx, len: usize) -> ProgressBar {
+    if ctx.quiet || len < PROGRESS_MIN || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} users  {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn print(ctx: &Ctx, done: &[Done], dry_run: bool) -> Result<()> {
+    let mut summary = Summary {
+        dry_run,
+        ..Summary::default()
+    };
+    let mut out = output::stdout();
+    for d in done {
+        match d.outcome {
+            Outcome::Reset | Outcome::WouldReset => summary.reset += 1,
+            Outcome::Missing => summary.missing += 1,
+            Outcome::AlreadyClear => summary.already_clear += 1,
+        }
+        if ctx.json() {
+            serde_json::to_writer(
+                &mut out,
+                &Line {
+                    username: &d.name,
+                    outcome: d.outcome,
+                    sessions_revoked: d.sessions,
+                    notified: false,
+                },
+            )?;
+            out.write_all(b"\n")?;
+        } else {
+            let what = match d.outcome {
+                Outcome::Reset => "reset",
+                Outcome::WouldReset => "would reset",
+                Outcome::Missing => "missing",
+                Outcome::AlreadyClear => "already clear",
+            };
+            write!(out, "{what:<14}{}", safe(&d.name))?;
+            if d.sessions > 0 {
+                let s = if d.sessions == 1 { "" } else { "s" };
+                write!(out, " ({} session{s} revoked)", d.sessions)?;
+            }
+            writeln!(out)?;
+        }
+    }
+    if ctx.json() {
+        serde_json::to_writer(&mut out, &SummaryLine { summary: &summary })?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    let verb = if dry_run { "would reset" } else { "reset" };
+    ctx.info(format_args!(
+        "{verb} {} user{}; {} already clear; {} missing{}",
+        summary.reset,
+        if summary.reset == 1 { "" } else { "s" },
+        summary.already_clear,
+        summary.missing,
+        if dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_described_briefly() {
+        assert_eq!(describe(&["a"]), "a");
+        assert_eq!(describe(&["a", "b"]), "a and b");
+        assert_eq!(describe(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(describe(&["a", "b", "c", "d", "e"]), "a, b, c and 2 more");
+    }
+
+    #[test]
+    fn hostile_names_are_refused() {
+        assert!(check_name("alice").is_ok());
+        assert!(check_name("o'brien; DROP TABLE users; --%_").is_ok());
+        assert!(check_name("a\nb").is_err());
+        assert!(check_name("a\0b").is_err());
+        assert!(check_name(&"x".repeat(MAX_NAME_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn shell_words_are_quoted() {
+        assert_eq!(shell_word("alice@example.com"), "alice@example.com");
+        assert_eq!(shell_word("o'brien"), r"'o'\''brien'");
+    }
+}

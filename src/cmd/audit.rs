@@ -1,0 +1,125 @@
+//! `audit`: read twofactl's audit log, oldest first, as a table or JSON Lines.
+
+use std::io::Write;
+use std::time::UNIX_EPOCH;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::AuditArgs;
+use crate::db::{Mode, audit, migrate};
+use crate::error::{Exit, fail};
+use crate::output::{self, Table, rfc3339, safe};
+
+/// One JSON line; the keys are part of the interface.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    time: String,
+    os_user: &'a str,
+    actor: Option<&'a str>,
+    action: &'a str,
+    username: &'a str,
+    reason: Option<&'a str>,
+    outcome: &'a str,
+}
+
+pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, ctx.now))
+        .transpose()?;
+    let db = ctx.open_db(Mode::ReadOnly)?;
+    let mut out = output::stdout();
+    if !migrate::present(&db.conn)? {
+        ctx.info("the audit log is empty: twofactl has changed nothing in this database yet");
+        return Ok(());
+    }
+    let filter = audit::Filter {
+        username: args.user.as_deref(),
+        action: args.action.as_deref(),
+        since,
+        limit: args.limit,
+    };
+    if ctx.json() {
+        audit::for_each(&db.conn, &filter, |r| {
+            serde_json::to_writer(
+                &mut out,
+                &JsonRow {
+                    time: rfc3339(r.time),
+                    os_user: &r.os_user,
+                    actor: r.actor.as_deref(),
+                    action: &r.action,
+                    username: &r.username,
+                    reason: r.reason.as_deref(),
+                    outcome: &r.outcome,
+                },
+            )?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?;
+        out.flush()?;
+    } else {
+        let mut t = Table::new(
+            out,
+            &[
+                "TIME", "OS USER", "ACTOR", "ACTION", "USER", "OUTCOME", "REASON",
+            ],
+        );
+        audit::for_each(&db.conn, &filter, |r| {
+            t.row(vec![
+                rfc3339(r.time),
+                safe(&r.os_user).into_owned(),
+                r.actor
+                    .as_deref()
+                    .map_or("-".into(), |a| safe(a).into_owned()),
+                safe(&r.action).into_owned(),
+                safe(&r.username).into_owned(),
+                safe(&r.outcome).into_owned(),
+                r.reason
+                    .as_deref()
+                    .map_or("-".into(), |a| safe(a).into_owned()),
+            ])?;
+            Ok(())
+        })?;
+        t.finish()?;
+    }
+    Ok(())
+}
+
+/// `--since`: an RFC 3339 time, a date (midnight UTC), or an age such as `7d` or `12h`.
+fn parse_since(s: &str, now: i64) -> Result<i64> {
+    let s = s.trim();
+    let time = if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
+        humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).ok()
+    } else {
+        humantime::parse_rfc3339_weak(s).ok()
+    };
+    if let Some(t) = time {
+        let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        return Ok(i64::try_from(secs).unwrap_or(i64::MAX));
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+    }
+    Err(fail(
+        Exit::Usage,
+        format!("--since {}: not a time, date or age", safe(s)),
+    )
+    .hint("e.g. --since 2026-11-01, --since 2026-11-01T08:00:00Z or --since 7d")
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_times_dates_and_ages() {
+        assert_eq!(parse_since("1970-01-02", 0).unwrap(), 86400);
+        assert_eq!(parse_since("1970-01-01T00:01:00Z", 0).unwrap(), 60);
+        assert_eq!(parse_since("1h", 7200).unwrap(), 3600);
+        assert!(parse_since("last tuesday", 0).is_err());
+    }
+}

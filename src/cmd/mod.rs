@@ -1,0 +1,111 @@
+//! The commands. `Ctx` carries what every command needs (output format, interactivity, the
+//! configuration, the clock read once, the OS user for audit rows); `run` is the one
+//! exhaustive match from subcommand to its module. Command modules orchestrate: validate,
+//! open a transaction, call `db`, write output. They hold no SQL.
+
+mod admin_reset;
+mod audit;
+mod demo;
+mod list_users;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, Format, Global};
+use crate::config::Config;
+use crate::db::{self, Db, Mode};
+use crate::error::{Exit, fail};
+use crate::prompt::Prompter;
+
+/// What every command needs.
+pub struct Ctx {
+    pub format: Format,
+    pub yes: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub prompt: Prompter,
+    pub config: Config,
+    /// Unix seconds, read once per run.
+    pub now: i64,
+}
+
+impl Ctx {
+    pub fn new(global: &Global, config: Config) -> Ctx {
+        Ctx {
+            format: global.format,
+            yes: global.yes,
+            quiet: global.quiet,
+            verbose: global.verbose,
+            prompt: Prompter::new(global.no_input),
+            config,
+            now: crate::output::now(),
+        }
+    }
+
+    /// The same settings with another configuration.
+    pub fn with_config(&self, config: Config) -> Ctx {
+        Ctx {
+            format: self.format,
+            yes: self.yes,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            prompt: self.prompt,
+            config,
+            now: self.now,
+        }
+    }
+
+    /// A message for people, on stderr (silenced by `--quiet`).
+    pub fn info(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A detail for `--verbose`, on stderr.
+    pub fn detail(&self, msg: impl std::fmt::Display) {
+        if self.verbose {
+            eprintln!("{msg}");
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// Open the configured database.
+    pub fn open_db(&self, mode: Mode) -> Result<Db> {
+        let path = self.config.require_db_path()?;
+        let db = db::open(path, mode, self.config.busy_timeout, &self.config.schema)?;
+        self.detail(format_args!("database: {}", path.display()));
+        Ok(db)
+    }
+}
+
+/// The OS user for audit rows: the login name, and who ran sudo when it was sudo.
+pub fn os_user() -> String {
+    let user = whoami::username().unwrap_or_else(|_| "unknown".to_owned());
+    match std::env::var("SUDO_USER") {
+        Ok(s) if !s.is_empty() && s != user => format!("{user} (sudo by {s})"),
+        _ => user,
+    }
+}
+
+/// Run one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    if cli.global.format == Format::Csv && !matches!(cli.command, Command::ListUsers(_)) {
+        return Err(fail(Exit::Usage, "--format csv is only for list-users")
+            .hint("use --format json")
+            .into());
+    }
+    let config = Config::load(&cli.global)?;
+    let ctx = Ctx::new(&cli.global, config);
+    for f in &ctx.config.files {
+        ctx.detail(format_args!("config: {}", f.display()));
+    }
+    match cli.command {
+        Command::ListUsers(args) => list_users::run(&ctx, &args),
+        Command::AdminReset(args) => admin_reset::run(&ctx, &args),
+        Command::Audit(args) => audit::run(&ctx, &args),
+        Command::Demo(args) => demo::run(&ctx, &args),
+    }
+}

@@ -1,0 +1,574 @@
+//! Configuration: flags > `TWOFACTL_*` environment > TOML file > the application's
+//! `settings` table > defaults, resolved and validated in this one place.
+//!
+//! Files: `--config` / `TWOFACTL_CONFIG` names exactly one file, which must exist. Otherwise
+//! `/etc/twofactl/config.toml` and then `$XDG_CONFIG_HOME/twofactl/config.toml` are read when
+//! present, the later overriding the earlier key by key. Unknown keys and bad values are
+//! errors naming the file and the key (exit 8). Relative paths in a file are relative to it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Deserializer};
+
+use crate::cli::Global;
+use crate::error::{Exit, Failure, fail};
+
+pub const SYSTEM_CONFIG: &str = "/etc/twofactl/config.toml";
+
+/// A duration written the humantime way: "5s", "10m", "1h 30m".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let dur = humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid duration {s:?} ({e}); write e.g. \"5s\" or \"10m\""
+            ))
+        })?;
+        if dur.is_zero() {
+            return Err(serde::de::Error::custom(format!(
+                "duration {s:?} must be greater than zero"
+            )));
+        }
+        Ok(HumanDuration(dur))
+    }
+}
+
+/// Whole-file shape. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub database: DatabaseSection,
+    pub schema: SchemaSection,
+    pub mail: MailSection,
+    pub smtp: SmtpSection,
+    pub reset: ResetSection,
+    pub totp: TotpSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    pub path: Option<PathBuf>,
+    pub busy_timeout: Option<HumanDuration>,
+}
+
+/// Names of the application's tables and columns.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchemaSection {
+    pub users_table: Ident,
+    pub id: Ident,
+    pub username: Ident,
+    pub email: Ident,
+    pub password_hash: Ident,
+    pub is_admin: Ident,
+    pub totp_secret: Ident,
+    pub totp_enabled: Ident,
+    /// Empty when the application has no sessions table.
+    pub sessions_table: OptIdent,
+    pub sessions_user_id: Ident,
+    /// Empty when the application has no settings table.
+    pub settings_table: OptIdent,
+}
+
+impl Default for SchemaSection {
+    fn default() -> Self {
+        let id = |s: &str| Ident(s.to_owned());
+        SchemaSection {
+            users_table: id("users"),
+            id: id("id"),
+            username: id("username"),
+            email: id("email"),
+            password_hash: id("password_hash"),
+            is_admin: id("is_admin"),
+            totp_secret: id("totp_secret"),
+            totp_enabled: id("totp_enabled"),
+            sessions_table: OptIdent(Some(id("sessions"))),
+            sessions_user_id: id("user_id"),
+            settings_table: OptIdent(Some(id("settings"))),
+        }
+    }
+}
+
+/// An SQL identifier from the configuration: letters, digits and `_`, not starting with a
+/// digit, at most 64 characters. It is still quoted wherever it is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident(String);
+
+impl Ident {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !s.starts_with(|c: char| c.is_ascii_digit());
+        if ok {
+            Ok(Ident(s.to_owned()))
+        } else {
+            Err(format!(
+                "invalid SQL identifier {s:?}: use letters, digits and _ (not starting with a digit)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The identifier as a quoted SQL name.
+    pub fn quoted(&self) -> String {
+        // Ident::parse admits no quote character; doubling keeps this safe regardless.
+        format!("\"{}\"", self.0.replace('"', "\"\""))
+    }
+}
+
+impl fmt::Display for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ident {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ident::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An identifier that may be configured as "" (the application has no such table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptIdent(pub Option<Ident>);
+
+impl<'de> Deserialize<'de> for OptIdent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() {
+            return Ok(OptIdent(None));
+        }
+        Ident::parse(&s)
+            .map(|i| OptIdent(Some(i)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Smtp,
+    Sendmail,
+    File,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSection {
+    pub transport: Option<Transport>,
+    pub from: Option<String>,
+    pub file_dir: Option<PathBuf>,
+    pub sendmail_command: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSection {
+    pub host: Option<String>,
+    pub port: Option<Port>,
+    pub security: Option<Security>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Option<HumanDuration>,
+}
+
+/// A TCP port, 1 to 65535.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        match u16::try_from(n) {
+            Ok(p) if p > 0 => Ok(Port(p)),
+            _ => Err(serde::de::Error::custom(format!(
+                "port {n} is out of range (1 to 65535)"
+            ))),
+        }
+    }
+}
+
+/// A count that must be at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(d)?;
+        match u32::try_from(n) {
+            Ok(c) if c > 0 => Ok(Count(c)),
+            _ => Err(serde::de::Error::custom(format!(
+                "{n} is out of range (at least 1)"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResetSection {
+    pub code_ttl: Option<HumanDuration>,
+    pub max_attempts: Option<Count>,
+    pub max_requests_per_hour: Option<Count>,
+    pub max_password_failures: Option<Count>,
+    pub lockout: Option<HumanDuration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TotpSection {
+    pub issuer: Option<Issuer>,
+}
+
+/// A TOTP issuer: non-empty, no colon (the Key URI Format uses it as the label separator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer(pub String);
+
+impl<'de> Deserialize<'de> for Issuer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() || s.contains(':') || s.chars().any(char::is_control) {
+            return Err(serde::de::Error::custom(format!(
+                "invalid issuer {s:?}: it must be non-empty, without ':' or control characters"
+            )));
+        }
+        Ok(Issuer(s))
+    }
+}
+
+/// The resolved configuration (before the application's settings table is consulted).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config files that were read, in order.
+    pub files: Vec<PathBuf>,
+    pub db_path: Option<PathBuf>,
+    pub busy_timeout: Duration,
+    pub schema: SchemaSection,
+    pub mail: MailSection,
+    pub smtp: SmtpSection,
+    pub reset: ResetSection,
+    pub totp: TotpSection,
+}
+
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Config {
+    /// Load the config files the flags and environment point at.
+    pub fn load(global: &Global) -> Result<Config> {
+        let files = match &global.config {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(fail(
+                        Exit::Config,
+                        format!("config file not found: {}", path.display()),
+                    )
+                    .hint("check --config / TWOFACTL_CONFIG")
+                    .into());
+                }
+                vec![path.clone()]
+            }
+            None => default_files()
+                .into_iter()
+                .filter(|p| p.is_file())
+                .collect(),
+        };
+        let mut merged = toml::Table::new();
+        for file in &files {
+            let table = read_file(file)?;
+            merge(&mut merged, table);
+        }
+        let file_config = parse_table(merged, &files)?;
+        Ok(Config::from_parts(files, file_config, global))
+    }
+
+    /// Defaults, with the given database (the sandbox uses this).
+    pub fn for_db(path: PathBuf) -> Config {
+        let global = Global {
+            db: Some(path),
+            config: None,
+            format: crate::cli::Format::Text,
+            yes: false,
+            no_input: true,
+            quiet: false,
+            verbose: false,
+        };
+        Config::from_parts(Vec::new(), FileConfig::default(), &global)
+    }
+
+    fn from_parts(files: Vec<PathBuf>, fc: FileConfig, global: &Global) -> Config {
+        Config {
+            files,
+            db_path: global.db.clone().or(fc.database.path),
+            busy_timeout: fc
+                .database
+                .busy_timeout
+                .map_or(DEFAULT_BUSY_TIMEOUT, |d| d.0),
+            schema: fc.schema,
+            mail: fc.mail,
+            smtp: fc.smtp,
+            reset: fc.reset,
+            totp: fc.totp,
+        }
+    }
+
+    /// The database path, or a configuration error saying how to give one.
+    pub fn require_db_path(&self) -> Result<&Path, Failure> {
+        self.db_path.as_deref().ok_or_else(|| {
+            fail(Exit::Config, "no database given")
+                .hint("pass --db PATH, set TWOFACTL_DB, or set [database] path in the config file")
+        })
+    }
+}
+
+fn default_files() -> Vec<PathBuf> {
+    let mut files = vec![PathBuf::from(SYSTEM_CONFIG)];
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = xdg {
+        files.push(dir.join("twofactl").join("config.toml"));
+    }
+    files
+}
+
+/// Read and check one file on its own, so that an error names the file it is in.
+fn read_file(path: &Path) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read config file {}", path.display()))
+        .map_err(|e| fail(Exit::Config, format!("{e:#}")))?;
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start].matches('\n').count() + 1)
+            .unwrap_or(1);
+        fail(
+            Exit::Config,
+            format!(
+                "config file {} line {line}: {}",
+                path.display(),
+                e.message().trim()
+            ),
+        )
+    })?;
+    // Validate this file alone so errors carry its name.
+    parse_table(table.clone(), std::slice::from_ref(&path.to_path_buf()))?;
+    absolutize_paths(&mut table, path.parent().unwrap_or(Path::new(".")));
+    Ok(table)
+}
+
+fn parse_table(table: toml::Table, files: &[PathBuf]) -> Result<FileConfig> {
+    serde_path_to_error::deserialize::<_, FileConfig>(table).map_err(|e| {
+        let where_ = match files {
+            [one] => format!("config file {}", one.display()),
+            _ => "config".to_owned(),
+        };
+        let path = e.path().to_string();
+        let inner = e.into_inner().message().trim().to_owned();
+        let inner = inner.replace("unknown field", "unknown key");
+        let msg = if path == "." || path.is_empty() {
+            format!("{where_}: {inner}")
+        } else {
+            format!("{where_}: {path}: {inner}")
+        };
+        fail(Exit::Config, msg).into()
+    })
+}
+
+/// Keys holding paths, made absolute against the directory of the file that set them.
+const PATH_KEYS: &[(&str, &str)] = &[
+    ("database", "path"),
+    ("mail", "file_dir"),
+    ("smtp", "password_file"),
+    ("smtp", "ca_file"),
+];
+
+fn absolutize_paths(table: &mut toml::Table, base: &Path) {
+    for (section, key) in PATH_KEYS {
+        if let Some(toml::Value::Table(t)) = table.get_mut(*section)
+            && let Some(toml::Value::String(s)) = t.get_mut(*key)
+            && Path::new(s.as_str()).is_relative()
+            && !s.is_empty()
+        {
+            *s = base.join(&*s).to_string_lossy().into_owned();
+        }
+    }
+}
+
+/// Deep-merge `over` into `base`: tables merge key by key, everything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The application's own settings (its `settings` table), read once per run.
+#[derive(Debug, Default, Clone)]
+pub struct AppSettings(pub HashMap<String, String>);
+
+impl AppSettings {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// The product name for subjects and the TOTP issuer.
+    pub fn app_name(&self) -> Option<&str> {
+        self.get("app.name")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig> {
+        parse_table(text.parse().unwrap(), &[PathBuf::from("t.toml")])
+    }
+
+    const DESIGN_EXAMPLE: &str = r#"
+[database]
+path = "/var/lib/app/app.db"
+busy_timeout = "5s"
+
+[schema]
+users_table = "users"
+id = "id"
+username = "username"
+email = "email"
+password_hash = "password_hash"
+is_admin = "is_admin"
+totp_secret = "totp_secret"
+totp_enabled = "totp_enabled"
+sessions_table = "sessions"
+sessions_user_id = "user_id"
+settings_table = "settings"
+
+[mail]
+transport = "smtp"
+from = "CYMETRICX <no-reply@example.com>"
+file_dir = "outbox"
+sendmail_command = "/usr/sbin/sendmail"
+
+[smtp]
+host = "mail.example.com"
+port = 587
+security = "starttls"
+username = "twofactl"
+password_file = "/etc/twofactl/smtp-password"
+ca_file = "/etc/twofactl/ca.pem"
+timeout = "10s"
+
+[reset]
+code_ttl = "10m"
+max_attempts = 5
+max_requests_per_hour = 3
+max_password_failures = 5
+lockout = "15m"
+
+[totp]
+issuer = "CYMETRICX"
+"#;
+
+    #[test]
+    fn design_example_parses() {
+        let c = parse(DESIGN_EXAMPLE).unwrap();
+        assert_eq!(
+            c.database.busy_timeout,
+            Some(HumanDuration(Duration::from_secs(5)))
+        );
+        assert_eq!(c.smtp.port, Some(Port(587)));
+        assert_eq!(c.smtp.security, Some(Security::Starttls));
+        assert_eq!(c.mail.transport, Some(Transport::Smtp));
+        assert_eq!(
+            c.reset.code_ttl,
+            Some(HumanDuration(Duration::from_secs(600)))
+        );
+        assert_eq!(c.schema, SchemaSection::default());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = parse("[reset]\ncode_tt = \"1m\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reset") && e.contains("code_tt"), "{e}");
+        let e = parse("[smtp]\nport = 70000\n").unwrap_err().to_string();
+        assert!(e.contains("smtp.port"), "{e}");
+        let e = parse("[database]\nbusy_timeout = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("database.busy_timeout"), "{e}");
+        let e = parse("[schema]\nusers_table = \"users; DROP TABLE x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("schema.users_table"), "{e}");
+        let e = parse("[totp]\nissuer = \"a:b\"\n").unwrap_err().to_string();
+        assert!(e.contains("totp.issuer"), "{e}");
+    }
+
+    #[test]
+    fn empty_table_names_mean_none() {
+        let c = parse("[schema]\nsessions_table = \"\"\n").unwrap();
+        assert_eq!(c.schema.sessions_table, OptIdent(None));
+        assert!(parse("[schema]\nusers_table = \"\"\n").is_err());
+    }
+
+    #[test]
+    fn merge_is_key_by_key() {
+        let mut a: toml::Table = "[reset]\nmax_attempts = 3\ncode_ttl = \"5m\"\n"
+            .parse()
+            .unwrap();
+        let b: toml::Table = "[reset]\nmax_attempts = 7\n".parse().unwrap();
+        merge(&mut a, b);
+        let c = parse_table(a, &[]).unwrap();
+        assert_eq!(c.reset.max_attempts, Some(Count(7)));
+        assert_eq!(
+            c.reset.code_ttl,
+            Some(HumanDuration(Duration::from_secs(300)))
+        );
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let mut t: toml::Table = "[database]\npath = \"app.db\"\n".parse().unwrap();
+        absolutize_paths(&mut t, Path::new("/etc/twofactl"));
+        assert_eq!(t["database"]["path"].as_str(), Some("/etc/twofactl/app.db"));
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(Ident::parse("users").unwrap().quoted(), "\"users\"");
+        assert!(Ident::parse("1x").is_err());
+        assert!(Ident::parse("a\"b").is_err());
+    }
+}

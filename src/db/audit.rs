@@ -1,0 +1,96 @@
+//! twofactl's audit log (`twofactl_audit`): one row per action on a user, written in the same
+//! transaction as the change it records. Rows never hold a secret.
+
+use anyhow::Result;
+use rusqlite::{Connection, params};
+
+/// One audit record, as written.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub time: i64,
+    pub os_user: &'a str,
+    pub actor: Option<&'a str>,
+    pub action: &'a str,
+    pub user_id: Option<i64>,
+    pub username: &'a str,
+    pub reason: Option<&'a str>,
+    pub outcome: &'a str,
+    /// Whether this record is a change of the user's 2FA (list-users' last_2fa_change).
+    pub changed: bool,
+}
+
+/// Appends audit rows with one prepared statement.
+pub struct Writer<'c> {
+    insert: rusqlite::Statement<'c>,
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Self> {
+        Ok(Writer {
+            insert: conn.prepare(
+                "INSERT INTO twofactl_audit
+                   (time, os_user, actor, action, user_id, username, reason, outcome, changed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?,
+        })
+    }
+
+    pub fn write(&mut self, r: &Record<'_>) -> Result<()> {
+        self.insert.execute(params![
+            r.time, r.os_user, r.actor, r.action, r.user_id, r.username, r.reason, r.outcome,
+            r.changed
+        ])?;
+        Ok(())
+    }
+}
+
+/// Filters for reading the log.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub username: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub since: Option<i64>,
+    pub limit: Option<u64>,
+}
+
+/// One record as read back.
+#[derive(Debug)]
+pub struct Row {
+    pub time: i64,
+    pub os_user: String,
+    pub actor: Option<String>,
+    pub action: String,
+    pub username: String,
+    pub reason: Option<String>,
+    pub outcome: String,
+}
+
+/// Stream matching records, oldest first (with a limit: the newest `limit`, oldest first).
+pub fn for_each<F>(conn: &Connection, f: &Filter, mut each: F) -> Result<()>
+where
+    F: FnMut(&Row) -> Result<()>,
+{
+    let limit = f.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let mut stmt = conn.prepare(
+        "SELECT time, os_user, actor, action, username, reason, outcome FROM (
+           SELECT * FROM twofactl_audit
+           WHERE (?1 IS NULL OR username = ?1)
+             AND (?2 IS NULL OR action = ?2)
+             AND (?3 IS NULL OR time >= ?3)
+           ORDER BY id DESC LIMIT ?4
+         ) ORDER BY id",
+    )?;
+    let mut rows = stmt.query(params![f.username, f.action, f.since, limit])?;
+    while let Some(r) = rows.next()? {
+        each(&Row {
+            time: r.get(0)?,
+            os_user: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            username: r.get(4)?,
+            reason: r.get(5)?,
+            outcome: r.get(6)?,
+        })?;
+    }
+    Ok(())
+}

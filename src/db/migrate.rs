@@ -1,0 +1,147 @@
+//! twofactl's own tables, all named `twofactl_*`, created on first write.
+//!
+//! Append-only numbered migrations in the style of cargo's `util/sqlite.rs`: the list's length
+//! is the schema version, recorded in a `twofactl_meta` row (never in `PRAGMA user_version`,
+//! which belongs to the application). Pending migrations are applied inside the caller's
+//! `BEGIN IMMEDIATE` transaction, so they commit or roll back with the change that needed
+//! them. A database written by a newer twofactl is refused.
+
+use anyhow::Result;
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Exit, fail};
+
+/// Never edit or reorder an entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the audit log. `changed` marks rows that record a change of the user's 2FA, so
+    // list-users can find the last one through the partial index.
+    "CREATE TABLE twofactl_audit (
+        id        INTEGER PRIMARY KEY,
+        time      INTEGER NOT NULL,
+        os_user   TEXT    NOT NULL,
+        actor     TEXT,
+        action    TEXT    NOT NULL,
+        user_id   INTEGER,
+        username  TEXT    NOT NULL,
+        reason    TEXT,
+        outcome   TEXT    NOT NULL,
+        changed   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX twofactl_audit_changes ON twofactl_audit (user_id, time) WHERE changed = 1;",
+];
+
+/// The schema version this build writes.
+pub const VERSION: usize = MIGRATIONS.len();
+
+/// The version of twofactl's tables in this database; 0 when there are none yet.
+pub fn version(conn: &Connection) -> Result<usize> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'twofactl_meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(0);
+    }
+    let v: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM twofactl_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX)))
+}
+
+/// Refuse a database whose twofactl tables are newer than this build; return the version.
+pub fn check(conn: &Connection) -> Result<usize> {
+    let v = version(conn)?;
+    if v > VERSION {
+        return Err(fail(
+            Exit::Config,
+            format!(
+                "the database's twofactl tables are version {v}, newer than this twofactl understands ({VERSION})"
+            ),
+        )
+        .hint("upgrade twofactl")
+        .into());
+    }
+    Ok(v)
+}
+
+/// Apply the pending migrations on `conn`, which must be inside a write transaction.
+pub fn migrate(conn: &Connection) -> Result<()> {
+    let v = check(conn)?;
+    if v == VERSION {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS twofactl_meta (key TEXT PRIMARY KEY, value NOT NULL)",
+    )?;
+    for sql in &MIGRATIONS[v..] {
+        conn.execute_batch(sql)?;
+    }
+    conn.execute(
+        "INSERT INTO twofactl_meta (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [VERSION as i64],
+    )?;
+    Ok(())
+}
+
+/// Whether twofactl's tables exist in this database (read-only commands then query them).
+pub fn present(conn: &Connection) -> Result<bool> {
+    Ok(check(conn)? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_twice_is_a_no_op() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 42).unwrap();
+        assert_eq!(version(&conn).unwrap(), 0);
+        migrate(&conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        migrate(&conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        let uv: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(uv, 42, "user_version belongs to the application");
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        conn.execute(
+            "UPDATE twofactl_meta SET value = ?1 WHERE key = 'schema_version'",
+            [(VERSION + 1) as i64],
+        )
+        .unwrap();
+        let e = migrate(&conn).unwrap_err().to_string();
+        assert!(e.contains("newer"), "{e}");
+    }
+
+    #[test]
+    fn only_twofactl_tables_are_created() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        let names: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("twofactl_") || n.starts_with("sqlite_autoindex_twofactl_")),
+            "{names:?}"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! The application's database: opening it (never creating it), the busy timeout, checking
+//! the mapped schema, and the queries twofactl runs. The application's tables are read and
+//! their rows updated, never altered; twofactl's own state lives in `twofactl_*` tables
+//! (see `migrate`). Query helpers take `&Connection` so they work inside a transaction.
+
+pub mod audit;
+pub mod migrate;
+pub mod sandbox;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+
+use crate::config::{AppSettings, Ident, SchemaSection};
+use crate::error::{Exit, fail};
+
+/// Whether a command may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    ReadOnly,
+    ReadWrite,
+}
+
+/// Quoted SQL names of the application's tables and columns, from `[schema]`.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub users: String,
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_admin: String,
+    pub totp_secret: String,
+    pub totp_enabled: String,
+    /// (table, user id column)
+    pub sessions: Option<(String, String)>,
+    pub settings: Option<String>,
+}
+
+impl Names {
+    pub fn new(s: &SchemaSection) -> Names {
+        Names {
+            users: s.users_table.quoted(),
+            id: s.id.quoted(),
+            username: s.username.quoted(),
+            email: s.email.quoted(),
+            password_hash: s.password_hash.quoted(),
+            is_admin: s.is_admin.quoted(),
+            totp_secret: s.totp_secret.quoted(),
+            totp_enabled: s.totp_enabled.quoted(),
+            sessions: s
+                .sessions_table
+                .0
+                .as_ref()
+                .map(|t| (t.quoted(), s.sessions_user_id.quoted())),
+            settings: s.settings_table.0.as_ref().map(|t| t.quoted()),
+        }
+    }
+}
+
+/// An open application database.
+pub struct Db {
+    pub conn: Connection,
+    pub path: PathBuf,
+    pub names: Names,
+}
+
+/// Open the database at `path` without ever creating it, and check the schema mapping.
+pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> Result<Db> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(fail(
+                Exit::Config,
+                format!("database {} is not a file", path.display()),
+            )
+            .into());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(
+                Exit::Config,
+                format!("database not found: {}", path.display()),
+            )
+            .hint("check --db, TWOFACTL_DB or [database] path; twofactl never creates the application's database")
+            .into());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("could not open database {}", path.display())));
+        }
+    }
+    let flags = match mode {
+        Mode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        Mode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .with_context(|| format!("could not open database {}", path.display()))?;
+    conn.busy_timeout(busy)?;
+    // A larger page cache for this connection only; it changes nothing in the file.
+    conn.pragma_update(None, "cache_size", -65536)?;
+    // Touch the file: a file that is not a database fails here, before anything else.
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.code == ErrorCode::NotADatabase
+        {
+            return Err(fail(
+                Exit::Config,
+                format!("{} is not an SQLite database", path.display()),
+            )
+            .hint("check --db, TWOFACTL_DB or [database] path")
+            .into());
+        }
+        return Err(
+            anyhow::Error::new(e).context(format!("could not read database {}", path.display()))
+        );
+    }
+    if mode == Mode::ReadWrite && conn.is_readonly("main")? {
+        return Err(fail(
+            Exit::Failure,
+            format!("database {} is read-only for this user", path.display()),
+        )
+        .hint("run twofactl as the user that owns the database, or check the file's and its directory's permissions")
+        .into());
+    }
+    check_schema(&conn, schema)?;
+    Ok(Db {
+        conn,
+        path: path.to_owned(),
+        names: Names::new(schema),
+    })
+}
+
+/// The columns of `table`, empty when there is no such table.
+fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let cols = stmt
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(cols)
+}
+
+/// Check every mapped table and column exists; name the first one missing.
+fn check_schema(conn: &Connection, s: &SchemaSection) -> Result<()> {
+    let mut tables = vec![(
+        &s.users_table,
+        vec![
+            ("id", &s.id),
+            ("username", &s.username),
+            ("email", &s.email),
+            ("password_hash", &s.password_hash),
+            ("is_admin", &s.is_admin),
+            ("totp_secret", &s.totp_secret),
+            ("totp_enabled", &s.totp_enabled),
+        ],
+        "users_table",
+    )];
+    if let Some(t) = &s.sessions_table.0 {
+        tables.push((
+            t,
+            vec![("sessions_user_id", &s.sessions_user_id)],
+            "sessions_table",
+        ));
+    }
+    let (key, value) = (
+        Ident::parse("key").expect("valid"),
+        Ident::parse("value").expect("valid"),
+    );
+    if let Some(t) = &s.settings_table.0 {
+        tables.push((t, vec![("key", &key), ("value", &value)], "settings_table"));
+    }
+    for (table, wanted, key) in tables {
+        let have = columns(conn, table.as_str())?;
+        if have.is_empty() {
+            return Err(fail(
+                Exit::Config,
+                format!("the database has no table {table:?} (schema.{key})"),
+            )
+            .hint(format!(
+                "point --db at the application's database, or map the table with [schema] {key} in the config file"
+            ))
+            .into());
+        }
+        for (key, col) in wanted {
+            if !have.iter().any(|c| c.eq_ignore_ascii_case(col.as_str())) {
+                return Err(fail(
+                    Exit::Config,
+                    format!("table {table:?} has no column {col:?} (schema.{key})"),
+                )
+                .hint(format!(
+                    "map the column with [schema] {key} in the config file"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Start a write transaction (`BEGIN IMMEDIATE`) with twofactl's tables up to date.
+/// A free function over the connection alone, so `Db::names` stays borrowable beside it.
+pub fn write(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    migrate::migrate(&tx)?;
+    Ok(tx)
+}
+
+impl Db {
+    /// The application's settings table as key/value pairs (empty when none is mapped).
+    pub fn app_settings(&self) -> Result<AppSettings> {
+        let Some(table) = &self.names.settings else {
+            return Ok(AppSettings::default());
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT \"key\", \"value\" FROM {table}"))?;
+        let map = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<_>>()
+            .context("could not read the application's settings table")?;
+        Ok(AppSettings(map))
+    }
+}

@@ -1,0 +1,268 @@
+//! Queries on the application's users (and their sessions): listing, resolving the names an
+//! operator typed, and clearing 2FA. Every statement is built once from the quoted `[schema]`
+//! names; values are always bound, never spliced.
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::Names;
+use crate::cli::Status;
+
+/// A user as resolved for a change.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub status: Status,
+    /// No key and not enabled: nothing to reset.
+    pub clear: bool,
+}
+
+fn status(has_secret: bool, enabled: bool) -> Status {
+    match (has_secret, enabled) {
+        (false, _) => Status::Disabled,
+        (true, false) => Status::Pending,
+        (true, true) => Status::Enabled,
+    }
+}
+
+fn text<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, str>> {
+    Ok(match row.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b),
+        ValueRef::Null => Cow::Borrowed(""),
+        ValueRef::Integer(i) => Cow::Owned(i.to_string()),
+        ValueRef::Real(f) => Cow::Owned(f.to_string()),
+    })
+}
+
+fn truthy(row: &Row<'_>, i: usize) -> rusqlite::Result<bool> {
+    Ok(match row.get_ref(i)? {
+        ValueRef::Null => false,
+        ValueRef::Integer(n) => n != 0,
+        ValueRef::Real(f) => f != 0.0,
+        ValueRef::Text(t) | ValueRef::Blob(t) => !matches!(t, b"" | b"0"),
+    })
+}
+
+fn user_columns(n: &Names) -> String {
+    format!(
+        "{id}, {username}, {email}, {is_admin}, {secret} IS NOT NULL, {enabled}",
+        id = n.id,
+        username = n.username,
+        email = n.email,
+        is_admin = n.is_admin,
+        secret = n.totp_secret,
+        enabled = n.totp_enabled,
+    )
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let (has_secret, enabled) = (truthy(row, 4)?, truthy(row, 5)?);
+    Ok(User {
+        id: row.get(0)?,
+        username: text(row, 1)?.into_owned(),
+        email: text(row, 2)?.into_owned(),
+        is_admin: truthy(row, 3)?,
+        status: status(has_secret, enabled),
+        clear: !has_secret && !enabled,
+    })
+}
+
+/// What a name typed by an operator resolved to.
+#[derive(Debug)]
+pub enum Lookup {
+    Found(User),
+    Missing,
+    /// An e-mail address shared by several users.
+    Ambiguous,
+}
+
+/// Resolves names to users with prepared statements, for runs of any size.
+pub struct Resolver<'c> {
+    by_name: rusqlite::Statement<'c>,
+    by_email: rusqlite::Statement<'c>,
+}
+
+impl<'c> Resolver<'c> {
+    pub fn new(conn: &'c Connection, n: &Names) -> Result<Self> {
+        let cols = user_columns(n);
+        Ok(Resolver {
+            by_name: conn.prepare(&format!(
+                "SELECT {cols} FROM {users} WHERE {username} = ?1",
+                users = n.users,
+                username = n.username
+            ))?,
+            by_email: conn.prepare(&format!(
+                "SELECT {cols} FROM {users} WHERE {email} = ?1 COLLATE NOCASE LIMIT 2",
+                users = n.users,
+                email = n.email
+            ))?,
+        })
+    }
+
+    /// A username, or else an e-mail address (only tried for names containing `@`).
+    pub fn lookup(&mut self, name: &str) -> Result<Lookup> {
+        if let Some(u) = self.by_name.query_row([name], user_from_row).optional()? {
+            return Ok(Lookup::Found(u));
+        }
+        if !name.contains('@') {
+            return Ok(Lookup::Missing);
+        }
+        let mut found: Vec<User> = self
+            .by_email
+            .query_map([name], user_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(match found.len() {
+            0 => Lookup::Missing,
+            1 => Lookup::Found(found.remove(0)),
+            _ => Lookup::Ambiguous,
+        })
+    }
+}
+
+/// Clears users' 2FA and revokes their sessions, with prepared statements.
+pub struct Resetter<'c> {
+    clear: rusqlite::Statement<'c>,
+    revoke: Option<rusqlite::Statement<'c>>,
+}
+
+impl<'c> Resetter<'c> {
+    pub fn new(conn: &'c Connection, n: &Names) -> Result<Self> {
+        Ok(Resetter {
+            clear: conn.prepare(&format!(
+                "UPDATE {users} SET {secret} = NULL, {enabled} = 0 WHERE {id} = ?1",
+                users = n.users,
+                secret = n.totp_secret,
+                enabled = n.totp_enabled,
+                id = n.id
+            ))?,
+            revoke: n
+                .sessions
+                .as_ref()
+                .map(|(t, c)| conn.prepare(&format!("DELETE FROM {t} WHERE {c} = ?1")))
+                .transpose()?,
+        })
+    }
+
+    /// Clear the user's TOTP key; return how many sessions were deleted.
+    pub fn reset(&mut self, id: i64) -> Result<u64> {
+        self.clear.execute(params![id])?;
+        Ok(match &mut self.revoke {
+            Some(s) => s.execute(params![id])? as u64,
+            None => 0,
+        })
+    }
+}
+
+/// Filters for `list-users`.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub status: Option<Status>,
+    pub admins: bool,
+    pub pattern: Option<&'a str>,
+    pub limit: Option<u64>,
+}
+
+/// One row of `list-users`, borrowed from the statement while it is being written out.
+#[derive(Debug)]
+pub struct ListRow<'a> {
+    pub id: i64,
+    pub username: Cow<'a, str>,
+    pub email: Cow<'a, str>,
+    pub is_admin: bool,
+    pub status: Status,
+    pub reset_open_until: Option<i64>,
+    pub last_2fa_change: Option<i64>,
+}
+
+/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
+pub fn for_each<F>(
+    conn: &Connection,
+    n: &Names,
+    own_tables: bool,
+    f: &Filter,
+    mut each: F,
+) -> Result<()>
+where
+    F: FnMut(&ListRow<'_>) -> Result<()>,
+{
+    let last_change = if own_tables {
+        "(SELECT max(a.time) FROM twofactl_audit a WHERE a.user_id = u.{id} AND a.changed = 1)"
+            .replace("{id}", &n.id)
+    } else {
+        "NULL".to_owned()
+    };
+    let mut conds = Vec::new();
+    match f.status {
+        Some(Status::Enabled) => conds.push(format!(
+            "u.{} IS NOT NULL AND u.{} <> 0",
+            n.totp_secret, n.totp_enabled
+        )),
+        Some(Status::Pending) => conds.push(format!(
+            "u.{} IS NOT NULL AND u.{} = 0",
+            n.totp_secret, n.totp_enabled
+        )),
+        Some(Status::Disabled) => conds.push(format!("u.{} IS NULL", n.totp_secret)),
+        None => {}
+    }
+    if f.admins {
+        conds.push(format!("u.{} <> 0", n.is_admin));
+    }
+    if f.pattern.is_some() {
+        // instr() rather than LIKE: the pattern is a plain substring, `%` and `_` included.
+        conds.push(format!(
+            "(instr(lower(u.{u}), lower(:pattern)) > 0 OR instr(lower(u.{e}), lower(:pattern)) > 0)",
+            u = n.username,
+            e = n.email
+        ));
+    }
+    let where_ = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let limit = if f.limit.is_some() {
+        "LIMIT :limit"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT u.{id}, u.{username}, u.{email}, u.{is_admin}, u.{secret} IS NOT NULL, u.{enabled}, {last_change}
+         FROM {users} u {where_} ORDER BY u.{id} {limit}",
+        id = n.id,
+        username = n.username,
+        email = n.email,
+        is_admin = n.is_admin,
+        secret = n.totp_secret,
+        enabled = n.totp_enabled,
+        users = n.users,
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    if let Some(p) = f.pattern {
+        let i = stmt.parameter_index(":pattern")?.expect("bound in the SQL");
+        stmt.raw_bind_parameter(i, p)?;
+    }
+    if let Some(l) = f.limit {
+        let i = stmt.parameter_index(":limit")?.expect("bound in the SQL");
+        stmt.raw_bind_parameter(i, i64::try_from(l).unwrap_or(i64::MAX))?;
+    }
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        let r = ListRow {
+            id: row.get(0)?,
+            username: text(row, 1)?,
+            email: text(row, 2)?,
+            is_admin: truthy(row, 3)?,
+            status: status(truthy(row, 4)?, truthy(row, 5)?),
+            reset_open_until: None,
+            last_2fa_change: row.get(6)?,
+        };
+        each(&r)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Exit codes and error reporting. `report()` is the only place an error is printed:
+//! it walks the error chain once, prints `twofactl: {err:#}` (plus a hint line when there is
+//! one) and maps the failure to the exit code documented in DESIGN.md and the README.
+
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+
+use rusqlite::ErrorCode;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// Unexpected failure: I/O error, corrupt database, bug.
+    Failure = 1,
+    /// Usage error: bad flags, missing input under `--no-input`, confirmation refused.
+    Usage = 2,
+    /// Rejected: wrong password, wrong / expired / spent code, wrong TOTP code.
+    Rejected = 3,
+    /// Not found: no such user.
+    NotFound = 4,
+    /// Rate limited or locked.
+    Limited = 5,
+    /// E-mail could not be delivered.
+    Mail = 6,
+    /// The database stayed locked past the busy timeout.
+    Busy = 7,
+    /// Configuration or schema error.
+    Config = 8,
+    /// Interrupted (Ctrl-C).
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(code: Exit) -> Self {
+        ExitCode::from(code as u8)
+    }
+}
+
+/// A failure with a documented exit code, a one-line message and an optional hint.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(code: Exit, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Shorthand: `return Err(fail(Exit::Usage, "...").into())`.
+pub fn fail(code: Exit, message: impl Into<String>) -> Failure {
+    Failure::new(code, message)
+}
+
+/// What an error chain means for the user: exit code, and whether to stay silent.
+fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
+    for cause in err.chain() {
+        if let Some(f) = cause.downcast_ref::<Failure>() {
+            return (f.code, f.hint.as_deref());
+        }
+        if let Some(e) = cause.downcast_ref::<io::Error>() {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return (Exit::Ok, None);
+            }
+            if e.kind() == io::ErrorKind::Interrupted {
+                return (Exit::Interrupted, None);
+            }
+        }
+        if let Some(e) = cause.downcast_ref::<dialoguer::Error>() {
+            let dialoguer::Error::IO(io) = e;
+            if io.kind() == io::ErrorKind::Interrupted {
+                return (Exit::Interrupted, None);
+            }
+        }
+        if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
+        {
+            match e.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                    return (
+                        Exit::Busy,
+                        Some(
+                            "the application is writing; try again, or raise [database] busy_timeout",
+                        ),
+                    );
+                }
+                ErrorCode::NotADatabase => {
+                    return (
+                        Exit::Config,
+                        Some(
+                            "check that --db (or TWOFACTL_DB, or [database] path) names the application's database",
+                        ),
+                    );
+                }
+                ErrorCode::ReadOnly => {
+                    return (
+                        Exit::Failure,
+                        Some(
+                            "run twofactl as the user that owns the database, or check the file's and its directory's permissions",
+                        ),
+                    );
+                }
+                ErrorCode::DatabaseCorrupt => return (Exit::Failure, None),
+                _ => {}
+            }
+        }
+    }
+    (Exit::Failure, None)
+}
+
+/// Print the error (once, on stderr) and return the exit code for it.
+pub fn report(result: anyhow::Result<()>) -> ExitCode {
+    let Err(err) = result else {
+        return Exit::Ok.into();
+    };
+    let (code, hint) = classify(&err);
+    if code == Exit::Ok {
+        // A closed stdout pipe (`twofactl list-users | head`) is not an error.
+        return Exit::Ok.into();
+    }
+    if code == Exit::Interrupted {
+        eprintln!("twofactl: interrupted");
+        return code.into();
+    }
+    eprintln!("twofactl: {}", one_line(&format!("{err:#}")));
+    if let Some(hint) = hint {
+        eprintln!("hint: {hint}");
+    }
+    code.into()
+}
+
+/// Keep messages on one line whatever the underlying library put in them.
+fn one_line(s: &str) -> String {
+    s.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn failure_code_survives_context() {
+        let err = Err::<(), _>(fail(Exit::NotFound, "no such user: bob"))
+            .context("admin-reset")
+            .unwrap_err();
+        assert_eq!(classify(&err).0, Exit::NotFound);
+    }
+
+    #[test]
+    fn broken_pipe_is_success() {
+        let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(classify(&err).0, Exit::Ok);
+    }
+
+    #[test]
+    fn busy_database_maps_to_7() {
+        let e = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert_eq!(classify(&anyhow::Error::from(e)).0, Exit::Busy);
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line("a\n  b\r\nc"), "a b c");
+    }
+}

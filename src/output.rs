@@ -1,0 +1,140 @@
+//! Output helpers shared by the commands: times as RFC 3339, untrusted text made safe for a
+//! terminal, and an aligned table that streams (widths come from the first rows only, so
+//! memory stays flat however many rows follow).
+
+use std::borrow::Cow;
+use std::io::{self, BufWriter, Write};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A unix time as RFC 3339 in UTC, to the second: `2026-11-27T22:23:15Z`.
+pub fn rfc3339(unix: i64) -> String {
+    let t = if unix >= 0 {
+        UNIX_EPOCH + Duration::from_secs(unix.unsigned_abs())
+    } else {
+        UNIX_EPOCH - Duration::from_secs(unix.unsigned_abs())
+    };
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Now, as unix seconds. Commands read the clock once and pass `now` down.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Text from the database or from input, with control characters escaped so that a hostile
+/// value cannot move the cursor, clear the screen or forge extra lines.
+pub fn safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Stdout, buffered for bulk output.
+pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
+/// How many rows decide the column widths.
+const SAMPLE_ROWS: usize = 1000;
+
+/// An aligned text table that streams after its first `SAMPLE_ROWS` rows.
+pub struct Table<W: Write> {
+    out: W,
+    widths: Vec<usize>,
+    pending: Option<Vec<Vec<String>>>,
+}
+
+impl<W: Write> Table<W> {
+    pub fn new(out: W, header: &[&str]) -> Self {
+        let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+        Table {
+            out,
+            widths: header.iter().map(|h| h.chars().count()).collect(),
+            pending: Some(vec![header]),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) -> io::Result<()> {
+        match &mut self.pending {
+            Some(rows) => {
+                for (w, c) in self.widths.iter_mut().zip(&cells) {
+                    *w = (*w).max(c.chars().count());
+                }
+                rows.push(cells);
+                if rows.len() > SAMPLE_ROWS {
+                    self.flush_pending()?;
+                }
+                Ok(())
+            }
+            None => write_row(&mut self.out, &self.widths, &cells),
+        }
+    }
+
+    fn flush_pending(&mut self) -> io::Result<()> {
+        if let Some(rows) = self.pending.take() {
+            for r in &rows {
+                write_row(&mut self.out, &self.widths, r)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.flush_pending()?;
+        self.out.flush()
+    }
+}
+
+fn write_row<W: Write>(out: &mut W, widths: &[usize], cells: &[String]) -> io::Result<()> {
+    let last = cells.len().saturating_sub(1);
+    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        if i == last {
+            writeln!(out, "{c}")?;
+        } else {
+            let pad = w.saturating_sub(c.chars().count());
+            write!(out, "{c}{:pad$}  ", "")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T09:46:40Z");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(safe("alice"), "alice");
+        assert_eq!(safe("a\nb\x1b[2J"), "a\\nb\\u{1b}[2J");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut buf = Vec::new();
+        let mut t = Table::new(&mut buf, &["ID", "NAME", "X"]);
+        t.row(vec!["1".into(), "alice".into(), "y".into()]).unwrap();
+        t.row(vec!["22".into(), "bo".into(), "n".into()]).unwrap();
+        t.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "ID  NAME   X\n1   alice  y\n22  bo     n\n"
+        );
+    }
+}

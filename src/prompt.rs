@@ -1,0 +1,72 @@
+//! Every question twofactl asks. Prompts go to stderr through dialoguer, and only when a
+//! person is there to answer: with `--no-input`, or when stdin is not a terminal, a needed
+//! answer that no flag gave is a usage error (exit 2) naming the flag that gives it.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use console::Term;
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, Input};
+
+use crate::error::{Exit, fail};
+
+/// Asks questions when it may.
+#[derive(Debug, Clone, Copy)]
+pub struct Prompter {
+    interactive: bool,
+}
+
+impl Prompter {
+    /// Interactive unless `--no-input` was given or stdin is not a terminal.
+    pub fn new(no_input: bool) -> Prompter {
+        Prompter {
+            interactive: !no_input
+                && std::io::stdin().is_terminal()
+                && std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// A line of text the flag `flag` would have given.
+    pub fn text(&self, question: &str, flag: &str) -> Result<String> {
+        if !self.interactive {
+            return Err(fail(Exit::Usage, format!("{flag} is required"))
+                .hint(format!(
+                    "pass {flag}; twofactl does not prompt without a terminal or with --no-input"
+                ))
+                .into());
+        }
+        let answer: String = Input::with_theme(&ColorfulTheme::default())
+            .with_prompt(question)
+            .interact_text_on(&Term::stderr())?;
+        Ok(answer)
+    }
+
+    /// A yes/no confirmation; `--yes` answers it without asking.
+    pub fn confirm(&self, question: &str, yes: bool) -> Result<()> {
+        if yes {
+            return Ok(());
+        }
+        if !self.interactive {
+            return Err(fail(
+                Exit::Usage,
+                "confirmation needed but there is no terminal to ask on",
+            )
+            .hint("pass --yes to confirm")
+            .into());
+        }
+        let ok = Confirm::with_theme(&ColorfulTheme::default())
+            .with_prompt(question)
+            .default(false)
+            .interact_on(&Term::stderr())?;
+        if ok {
+            Ok(())
+        } else {
+            Err(fail(Exit::Usage, "not confirmed; nothing changed").into())
+        }
+    }
+}
