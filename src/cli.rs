@@ -72,6 +72,10 @@ pub enum Command {
     AdminReset(AdminResetArgs),
     /// Read twofactl's audit log
     Audit(AuditArgs),
+    /// Show or deliver notification e-mails that could not be sent
+    Outbox(OutboxArgs),
+    /// Check the database, the schema mapping and the mail server, without sending mail
+    Doctor(DoctorArgs),
     /// Make a sandbox (a sample application database and a config) to try twofactl on
     Demo(DemoArgs),
 }
@@ -132,6 +136,14 @@ pub struct AdminResetArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Do not e-mail the reset users (the audit log records that they were not notified)
+    #[arg(long)]
+    pub no_notify: bool,
+
+    /// Include the reason in the e-mail to each user
+    #[arg(long)]
+    pub show_reason: bool,
+
     /// The application administrator on whose behalf the reset is made (must have is_admin = 1)
     #[arg(long, value_name = "NAME", env = "TWOFACTL_ACTOR")]
     pub actor: Option<String>,
@@ -154,6 +166,35 @@ pub struct AuditArgs {
     /// Print at most N records (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub action: OutboxAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List the messages not yet delivered, with their last error
+    List,
+    /// Deliver the pending messages (one SMTP connection for all)
+    Send(OutboxSendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxSendArgs {
+    /// Also resend messages whose delivery was interrupted (a crash or kill mid-send) more than
+    /// 10 minutes ago; the server may already have received some of them
+    #[arg(long)]
+    pub retry_interrupted: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also send one test message to ADDRESS
+    #[arg(long, value_name = "ADDRESS")]
+    pub send_test: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::cli::Global;
 use crate::error::{Exit, Failure, fail};
+use crate::mail::{MailConfig, SmtpConfig};
 
 pub const SYSTEM_CONFIG: &str = "/etc/twofactl/config.toml";
 
@@ -426,6 +427,172 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
                 base.insert(k, v);
             }
         }
+    }
+}
+
+pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
+
+impl Config {
+    /// The mail settings: config file (and `TWOFACTL_SMTP_PASSWORD`) over the application's
+    /// `smtp.*`, `app.name` and `app.url` settings. Fails with exit 8 when mail cannot be sent.
+    pub fn mail(&self, app: &AppSettings) -> Result<MailConfig> {
+        let bad_setting = |key: &str, value: &str, want: &str| {
+            fail(
+                Exit::Config,
+                format!(
+                    "the application's setting {key} = {:?} is not {want}",
+                    crate::output::safe(value)
+                ),
+            )
+            .hint(format!(
+                "fix it in the application, or override it in the config file's [{}] section",
+                key.split('.').next().unwrap_or("smtp")
+            ))
+        };
+        let host = self
+            .smtp
+            .host
+            .clone()
+            .or_else(|| app.get("smtp.host").map(str::to_owned));
+        let transport = match (self.mail.transport, &host) {
+            (Some(t), _) => t,
+            (None, Some(_)) => Transport::Smtp,
+            (None, None) => {
+                return Err(fail(Exit::Config, "no way to send e-mail: no SMTP server is configured")
+                    .hint("set [smtp] host (or the application's smtp.host setting), or [mail] transport = \"file\" or \"sendmail\"; or pass --no-notify")
+                    .into());
+            }
+        };
+        let from_text = self
+            .mail
+            .from
+            .clone()
+            .or_else(|| app.get("smtp.from").map(str::to_owned))
+            .ok_or_else(|| {
+                fail(Exit::Config, "no sender address for e-mail")
+                    .hint("set [mail] from = \"Name <no-reply@example.com>\" (or the application's smtp.from setting)")
+            })?;
+        let from: lettre::message::Mailbox = from_text.parse().map_err(|_| {
+            if self.mail.from.is_some() {
+                fail(
+                    Exit::Config,
+                    format!(
+                        "config mail.from: {:?} is not a mailbox",
+                        crate::output::safe(&from_text)
+                    ),
+                )
+                .hint("write e.g. from = \"CYMETRICX <no-reply@example.com>\"")
+            } else {
+                bad_setting(
+                    "smtp.from",
+                    &from_text,
+                    "a mailbox such as \"Name <no-reply@example.com>\"",
+                )
+            }
+        })?;
+        let smtp = if transport == Transport::Smtp {
+            let Some(host) = host else {
+                return Err(fail(
+                    Exit::Config,
+                    "mail.transport is \"smtp\" but no SMTP server is configured",
+                )
+                .hint("set [smtp] host, or the application's smtp.host setting")
+                .into());
+            };
+            let security = match (self.smtp.security, app.get("smtp.security")) {
+                (Some(s), _) => Some(s),
+                (None, Some(v)) => Some(match v.trim().to_ascii_lowercase().as_str() {
+                    "none" | "" => Security::None,
+                    "starttls" => Security::Starttls,
+                    "tls" | "ssl" => Security::Tls,
+                    _ => {
+                        return Err(bad_setting("smtp.security", v, "none, starttls or tls").into());
+                    }
+                }),
+                (None, None) => None,
+            };
+            let port = match (self.smtp.port, app.get("smtp.port")) {
+                (Some(p), _) => Some(p.0),
+                (None, Some(v)) => Some(
+                    v.trim()
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| bad_setting("smtp.port", v, "a port (1 to 65535)"))?,
+                ),
+                (None, None) => None,
+            };
+            // Secure by default: implicit TLS on 465, STARTTLS required elsewhere.
+            let security = security.unwrap_or(if port == Some(465) {
+                Security::Tls
+            } else {
+                Security::Starttls
+            });
+            let port = port.unwrap_or(match security {
+                Security::None => 25,
+                Security::Starttls => 587,
+                Security::Tls => 465,
+            });
+            let username = self
+                .smtp
+                .username
+                .clone()
+                .or_else(|| app.get("smtp.username").map(str::to_owned))
+                .filter(|u| !u.is_empty());
+            let password = match std::env::var("TWOFACTL_SMTP_PASSWORD") {
+                Ok(p) if !p.is_empty() => Some(p),
+                _ => match &self.smtp.password_file {
+                    Some(f) => Some(
+                        std::fs::read_to_string(f)
+                            .map_err(|e| {
+                                fail(
+                                    Exit::Config,
+                                    format!(
+                                        "could not read smtp.password_file {}: {e}",
+                                        f.display()
+                                    ),
+                                )
+                            })?
+                            .trim_end_matches(['\r', '\n'])
+                            .to_owned(),
+                    ),
+                    None => app.get("smtp.password").map(str::to_owned),
+                },
+            };
+            Some(SmtpConfig {
+                host,
+                port,
+                security,
+                username,
+                password,
+                ca_file: self.smtp.ca_file.clone(),
+                timeout: self.smtp.timeout.map_or(DEFAULT_SMTP_TIMEOUT, |t| t.0),
+            })
+        } else {
+            None
+        };
+        Ok(MailConfig {
+            transport,
+            from,
+            file_dir: self
+                .mail
+                .file_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("outbox")),
+            sendmail_command: self
+                .mail
+                .sendmail_command
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
+            smtp,
+            app_name: app
+                .app_name()
+                .map(str::to_owned)
+                .or_else(|| self.totp.issuer.as_ref().map(|i| i.0.clone()))
+                .unwrap_or_else(|| "twofactl".to_owned()),
+            app_url: app.get("app.url").map(str::to_owned),
+        })
     }
 }
 

@@ -11,12 +11,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use super::outbox::{Delivery, deliver as outbox_deliver};
 use super::{Ctx, os_user};
 use crate::cli::AdminResetArgs;
 use crate::db::audit::{self, Record};
+use crate::db::outbox::{self, Scope};
 use crate::db::users::{Lookup, Resetter, Resolver, User};
 use crate::db::{self, Mode, Names};
 use crate::error::{Exit, fail};
+use crate::mail::{Notice, compose};
 use crate::output::{self, safe};
 
 /// The longest line `--from-file` takes as a user name.
@@ -80,6 +83,7 @@ struct Done {
     name: String,
     outcome: Outcome,
     sessions: u64,
+    outbox_id: Option<i64>,
 }
 
 pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
@@ -93,6 +97,12 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     let actor = match &args.actor {
         Some(a) => Some(check_actor(&db.conn, &db.names, a)?),
         None => None,
+    };
+    // Mail settings are checked before anything changes.
+    let mail = if args.dry_run || args.no_notify {
+        None
+    } else {
+        Some(ctx.config.mail(&db.app_settings()?)?)
     };
 
     if args.dry_run || !ctx.yes {
@@ -109,9 +119,10 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
                     },
                     name: t.user.map_or(t.given, |u| u.username),
                     sessions: 0,
+                    outbox_id: None,
                 })
                 .collect::<Vec<_>>();
-            return print(ctx, &done, true);
+            return print(ctx, &done, true, &Delivery::default());
         }
         let to_reset: Vec<&str> = targets
             .iter()
@@ -139,9 +150,20 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     check(&targets, args)?;
     let progress = progress(ctx, targets.len());
     let mut done = Vec::with_capacity(targets.len());
+    let detail = if mail.is_some() {
+        "notification queued"
+    } else {
+        "user not notified (--no-notify)"
+    };
+    let shown_reason = if args.show_reason {
+        reason.as_deref()
+    } else {
+        None
+    };
     {
         let mut resetter = Resetter::new(&tx, &db.names)?;
         let mut log = audit::Writer::new(&tx)?;
+        let mut queue = outbox::Queue::new(&tx)?;
         for t in targets {
             progress.inc(1);
             let Some(u) = t.user else {
@@ -149,6 +171,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
                     name: t.given,
                     outcome: Outcome::Missing,
                     sessions: 0,
+                    outbox_id: None,
                 });
                 continue;
             };
@@ -156,6 +179,24 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
                 (Outcome::AlreadyClear, 0)
             } else {
                 (Outcome::Reset, resetter.reset(u.id)?)
+            };
+            let outbox_id = match &mail {
+                Some(m) if outcome == Outcome::Reset => {
+                    let notice = Notice::AdminReset {
+                        reason: shown_reason,
+                    };
+                    let msg = compose(m, &u.username, &u.email, &notice, ctx.now).map_err(|e| {
+                        fail(
+                            Exit::Mail,
+                            format!("cannot notify {}: {e}; nothing changed", safe(&u.username)),
+                        )
+                        .hint(
+                            "fix the user's e-mail address in the application, or pass --no-notify",
+                        )
+                    })?;
+                    Some(queue.push(ctx.now, u.id, &u.username, notice.kind(), &msg)?)
+                }
+                _ => None,
             };
             log.write(&Record {
                 time: ctx.now,
@@ -166,18 +207,30 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
                 username: &u.username,
                 reason: reason.as_deref(),
                 outcome: outcome.as_str(),
+                detail: (outcome == Outcome::Reset).then_some(detail),
                 changed: outcome == Outcome::Reset,
             })?;
             done.push(Done {
                 name: u.username,
                 outcome,
                 sessions,
+                outbox_id,
             });
         }
     }
     tx.commit().context("could not commit the reset")?;
     progress.finish_and_clear();
-    print(ctx, &done, false)
+
+    // Notify after the commit, over one connection; failures stay in the outbox.
+    let ids = done.iter().filter_map(|d| d.outbox_id);
+    let delivery = match (&mail, ids.clone().min(), ids.max()) {
+        (Some(m), Some(lo), Some(hi)) => {
+            outbox_deliver(&mut db.conn, m, Scope::Range(lo, hi), ctx.now)?
+        }
+        _ => Delivery::default(),
+    };
+    print(ctx, &done, false, &delivery)?;
+    delivery.into_result("notification")
 }
 
 /// The names from the arguments and `--from-file`, checked, in order, without repeats.
@@ -450,7 +503,7 @@ fn progress(ctx: &Ctx, len: usize) -> ProgressBar {
     bar
 }
 
-fn print(ctx: &Ctx, done: &[Done], dry_run: bool) -> Result<()> {
+fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result<()> {
     let mut summary = Summary {
         dry_run,
         ..Summary::default()
@@ -469,7 +522,9 @@ fn print(ctx: &Ctx, done: &[Done], dry_run: bool) -> Result<()> {
                     username: &d.name,
                     outcome: d.outcome,
                     sessions_revoked: d.sessions,
-                    notified: false,
+                    notified: d
+                        .outbox_id
+                        .is_some_and(|id| !delivery.failed.contains_key(&id)),
                 },
             )?;
             out.write_all(b"\n")?;

@@ -22,6 +22,7 @@ struct JsonRow<'a> {
     username: &'a str,
     reason: Option<&'a str>,
     outcome: &'a str,
+    detail: Option<&'a str>,
 }
 
 pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
@@ -54,6 +55,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
                     username: &r.username,
                     reason: r.reason.as_deref(),
                     outcome: &r.outcome,
+                    detail: r.detail.as_deref(),
                 },
             )?;
             out.write_all(b"\n")?;
@@ -64,28 +66,30 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         let mut t = Table::new(
             out,
             &[
-                "TIME", "OS USER", "ACTOR", "ACTION", "USER", "OUTCOME", "REASON",
+                "TIME", "OS USER", "ACTOR", "ACTION", "USER", "OUTCOME", "REASON", "DETAIL",
             ],
         );
         audit::for_each(&db.conn, &filter, |r| {
             t.row(vec![
                 rfc3339(r.time),
                 safe(&r.os_user).into_owned(),
-                r.actor
-                    .as_deref()
-                    .map_or("-".into(), |a| safe(a).into_owned()),
+                opt(r.actor.as_deref()),
                 safe(&r.action).into_owned(),
                 safe(&r.username).into_owned(),
                 safe(&r.outcome).into_owned(),
-                r.reason
-                    .as_deref()
-                    .map_or("-".into(), |a| safe(a).into_owned()),
+                opt(r.reason.as_deref()),
+                opt(r.detail.as_deref()),
             ])?;
             Ok(())
         })?;
         t.finish()?;
     }
     Ok(())
+}
+
+/// An optional text cell: escaped, or "-".
+fn opt(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".to_owned(), |s| safe(s).into_owned())
 }
 
 /// `--since`: an RFC 3339 time, a date (midnight UTC), or an age such as `7d` or `12h`.

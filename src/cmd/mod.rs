@@ -6,7 +6,9 @@
 mod admin_reset;
 mod audit;
 mod demo;
+mod doctor;
 mod list_users;
+pub mod outbox;
 
 use anyhow::Result;
 
@@ -106,6 +108,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ListUsers(args) => list_users::run(&ctx, &args),
         Command::AdminReset(args) => admin_reset::run(&ctx, &args),
         Command::Audit(args) => audit::run(&ctx, &args),
+        Command::Outbox(args) => outbox::run(&ctx, &args),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Demo(args) => demo::run(&ctx, &args),
     }
 }

@@ -15,6 +15,8 @@ pub struct Record<'a> {
     pub username: &'a str,
     pub reason: Option<&'a str>,
     pub outcome: &'a str,
+    /// Free text, e.g. "user not notified (--no-notify)".
+    pub detail: Option<&'a str>,
     /// Whether this record is a change of the user's 2FA (list-users' last_2fa_change).
     pub changed: bool,
 }
@@ -29,8 +31,8 @@ impl<'c> Writer<'c> {
         Ok(Writer {
             insert: conn.prepare(
                 "INSERT INTO twofactl_audit
-                   (time, os_user, actor, action, user_id, username, reason, outcome, changed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   (time, os_user, actor, action, user_id, username, reason, outcome, detail, changed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
         })
     }
@@ -38,7 +40,7 @@ impl<'c> Writer<'c> {
     pub fn write(&mut self, r: &Record<'_>) -> Result<()> {
         self.insert.execute(params![
             r.time, r.os_user, r.actor, r.action, r.user_id, r.username, r.reason, r.outcome,
-            r.changed
+            r.detail, r.changed
         ])?;
         Ok(())
     }
@@ -63,6 +65,7 @@ pub struct Row {
     pub username: String,
     pub reason: Option<String>,
     pub outcome: String,
+    pub detail: Option<String>,
 }
 
 /// Stream matching records, oldest first (with a limit: the newest `limit`, oldest first).
@@ -70,16 +73,24 @@ pub fn for_each<F>(conn: &Connection, f: &Filter, mut each: F) -> Result<()>
 where
     F: FnMut(&Row) -> Result<()>,
 {
-    let limit = f.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
-    let mut stmt = conn.prepare(
-        "SELECT time, os_user, actor, action, username, reason, outcome FROM (
-           SELECT * FROM twofactl_audit
-           WHERE (?1 IS NULL OR username = ?1)
+    const COLUMNS: &str = "time, os_user, actor, action, username, reason, outcome, detail";
+    const WHERE: &str = "WHERE (?1 IS NULL OR username = ?1)
              AND (?2 IS NULL OR action = ?2)
-             AND (?3 IS NULL OR time >= ?3)
-           ORDER BY id DESC LIMIT ?4
-         ) ORDER BY id",
-    )?;
+             AND (?3 IS NULL OR time >= ?3)";
+    // Without a limit, stream in id order; with one, take the newest and show them oldest first.
+    let (sql, limit) = match f.limit {
+        None => (
+            format!("SELECT {COLUMNS} FROM twofactl_audit {WHERE} AND ?4 IS NULL ORDER BY id"),
+            None,
+        ),
+        Some(l) => (
+            format!(
+                "SELECT {COLUMNS} FROM (SELECT * FROM twofactl_audit {WHERE} ORDER BY id DESC LIMIT ?4) ORDER BY id"
+            ),
+            Some(i64::try_from(l).unwrap_or(i64::MAX)),
+        ),
+    };
+    let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params![f.username, f.action, f.since, limit])?;
     while let Some(r) = rows.next()? {
         each(&Row {
@@ -90,6 +101,7 @@ where
             username: r.get(4)?,
             reason: r.get(5)?,
             outcome: r.get(6)?,
+            detail: r.get(7)?,
         })?;
     }
     Ok(())

@@ -28,6 +28,26 @@ const MIGRATIONS: &[&str] = &[
         changed   INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX twofactl_audit_changes ON twofactl_audit (user_id, time) WHERE changed = 1;",
+    // 2: the notification outbox, and a free-text detail on audit rows (e.g. "not notified").
+    // Outbox states: pending (to send), sending (claimed by a run; left so by a crash, it is
+    // "interrupted" and resent only on request, so that nothing is sent twice), sent.
+    "CREATE TABLE twofactl_outbox (
+        id           INTEGER PRIMARY KEY,
+        created      INTEGER NOT NULL,
+        user_id      INTEGER,
+        username     TEXT    NOT NULL,
+        kind         TEXT    NOT NULL,
+        sender       TEXT    NOT NULL,
+        recipient    TEXT    NOT NULL,
+        message      BLOB,
+        state        TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_attempt INTEGER,
+        last_error   TEXT,
+        sent         INTEGER
+    );
+    CREATE INDEX twofactl_outbox_unsent ON twofactl_outbox (id) WHERE state <> 'sent';
+    ALTER TABLE twofactl_audit ADD COLUMN detail TEXT;",
 ];
 
 /// The schema version this build writes.

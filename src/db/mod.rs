@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod migrate;
+pub mod outbox;
 pub mod sandbox;
 pub mod users;
 

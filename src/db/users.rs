@@ -266,3 +266,11 @@ where
     }
     Ok(())
 }
+
+/// How many users the application has.
+pub fn count(conn: &Connection, n: &Names) -> Result<u64> {
+    let c: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", n.users), [], |r| {
+        r.get(0)
+    })?;
+    Ok(c.unsigned_abs())
+}

@@ -1,0 +1,216 @@
+//! `doctor`: check the configuration, the database and its schema mapping, twofactl's own
+//! tables and outbox, and the mail transport (for SMTP: connect, EHLO, STARTTLS or TLS, AUTH)
+//! without sending mail, unless `--send-test ADDRESS` asks for one message.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::DoctorArgs;
+use crate::config::Transport;
+use crate::db::{Mode, migrate, outbox, users};
+use crate::error::{Exit, Failure, fail};
+use crate::mail::{Mailer, SmtpSession, compose_test};
+use crate::output;
+
+#[derive(Serialize)]
+struct Check {
+    check: String,
+    ok: bool,
+    detail: String,
+}
+
+struct Report {
+    checks: Vec<Check>,
+    /// The exit code of the first failure.
+    first_failure: Option<Exit>,
+}
+
+impl Report {
+    fn add(&mut self, check: &str, result: Result<String, (Exit, String)>) {
+        let (ok, detail) = match result {
+            Ok(d) => (true, d),
+            Err((code, d)) => {
+                self.first_failure.get_or_insert(code);
+                (false, d)
+            }
+        };
+        self.checks.push(Check {
+            check: check.to_owned(),
+            ok,
+            detail,
+        });
+    }
+}
+
+/// The message and exit code of an error, for a report line.
+fn describe(e: &anyhow::Error) -> (Exit, String) {
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<Failure>().map(|f| f.code))
+        .unwrap_or(Exit::Failure);
+    (code, format!("{e:#}").replace('\n', " "))
+}
+
+pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
+    let mut r = Report {
+        checks: Vec::new(),
+        first_failure: None,
+    };
+    let files = &ctx.config.files;
+    r.add(
+        "config",
+        Ok(if files.is_empty() {
+            "no config file; defaults and the application's settings apply".to_owned()
+        } else {
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+    );
+    let mut settings = None;
+    match ctx.open_db(Mode::ReadOnly) {
+        Err(e) => r.add("database", Err(describe(&e))),
+        Ok(db) => {
+            let users = users::count(&db.conn, &db.names);
+            r.add(
+                "database",
+                users
+                    .map(|n| format!("{}: schema mapping ok, {n} users", db.path.display()))
+                    .map_err(|e| describe(&e)),
+            );
+            match migrate::check(&db.conn) {
+                Ok(0) => r.add(
+                    "twofactl tables",
+                    Ok("not created yet (made on the first change)".to_owned()),
+                ),
+                Ok(v) => {
+                    let counts = if v >= 2 {
+                        outbox::counts(&db.conn).ok()
+                    } else {
+                        Some((0, 0))
+                    };
+                    let detail = match counts {
+                        Some((0, 0)) => format!("version {v}; outbox empty"),
+                        Some((p, i)) => format!(
+                            "version {v}; outbox: {p} pending, {i} interrupted (twofactl outbox list)"
+                        ),
+                        None => format!("version {v}"),
+                    };
+                    r.add("twofactl tables", Ok(detail));
+                }
+                Err(e) => r.add("twofactl tables", Err(describe(&e))),
+            }
+            match db.app_settings() {
+                Ok(s) => settings = Some(s),
+                Err(e) => r.add("application settings", Err(describe(&e))),
+            }
+        }
+    }
+    let mail = ctx.config.mail(&settings.unwrap_or_default());
+    match mail {
+        Err(e) => r.add("mail", Err(describe(&e))),
+        Ok(mail) => {
+            let from = mail.from.to_string();
+            match (mail.transport, &mail.smtp) {
+                (Transport::Smtp, Some(smtp)) => {
+                    r.add(
+                        "mail",
+                        Ok(format!(
+                            "SMTP via {} ({:?}, {}), from {from}",
+                            smtp.server(),
+                            smtp.security,
+                            smtp.username
+                                .as_deref()
+                                .map_or("no login".to_owned(), |u| format!("login {u}"))
+                        )
+                        .replace("Starttls", "STARTTLS")
+                        .replace("Tls", "TLS")
+                        .replace("None", "no TLS")),
+                    );
+                    let mut steps = Vec::new();
+                    let session = SmtpSession::open(smtp, &mut |step, res| {
+                        steps.push((step.to_owned(), res))
+                    });
+                    for (step, res) in steps {
+                        r.add(&format!("smtp {step}"), res.map_err(|e| (Exit::Mail, e)));
+                    }
+                    if let Ok(s) = session {
+                        s.quit();
+                    }
+                }
+                (Transport::Sendmail, _) => {
+                    let cmd = &mail.sendmail_command;
+                    r.add(
+                        "mail",
+                        if cmd.is_file() {
+                            Ok(format!("sendmail via {}, from {from}", cmd.display()))
+                        } else {
+                            Err((
+                                Exit::Config,
+                                format!("sendmail command {} not found", cmd.display()),
+                            ))
+                        },
+                    );
+                }
+                _ => r.add(
+                    "mail",
+                    Ok(format!(
+                        "file: one .eml per message in {}, from {from}",
+                        mail.file_dir.display()
+                    )),
+                ),
+            }
+            if let Some(to) = &args.send_test
+                && r.first_failure.is_none()
+            {
+                let result = compose_test(&mail, to, ctx.now)
+                    .map_err(|e| (Exit::Usage, e.to_string()))
+                    .and_then(|msg| {
+                        let mut mailer = Mailer::new(&mail);
+                        let sent = mailer.send(&msg).map_err(|e| (Exit::Mail, e.message));
+                        mailer.finish();
+                        sent.map(|()| format!("test message accepted for {to}"))
+                    });
+                r.add("send test", result);
+            }
+        }
+    }
+
+    let mut out = output::stdout();
+    let ok = r.first_failure.is_none();
+    if ctx.json() {
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({ "ok": ok, "checks": r.checks }),
+        )?;
+        out.write_all(b"\n")?;
+    } else {
+        let width = r.checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
+        for c in &r.checks {
+            writeln!(
+                out,
+                "{:<4}  {:<width$}  {}",
+                if c.ok { "ok" } else { "FAIL" },
+                c.check,
+                output::safe(&c.detail)
+            )?;
+        }
+    }
+    out.flush()?;
+    match r.first_failure {
+        None => Ok(()),
+        Some(code) => {
+            let n = r.checks.iter().filter(|c| !c.ok).count();
+            Err(fail(
+                code,
+                format!("{n} check{} failed", if n == 1 { "" } else { "s" }),
+            )
+            .into())
+        }
+    }
+}

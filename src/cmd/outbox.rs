@@ -1,0 +1,219 @@
+//! `outbox list` / `outbox send`, and `deliver`, which every command that notifies users
+//! calls after its commit: claim a batch, send it over one connection, settle it.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use anyhow::Result;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::{OutboxAction, OutboxArgs};
+use crate::db::outbox::{self, Scope};
+use crate::db::{Mode, migrate};
+use crate::error::{Exit, fail};
+use crate::mail::{MailConfig, Mailer, Outgoing};
+use crate::output::{self, Table, rfc3339, safe};
+
+/// Messages claimed and settled per transaction.
+const BATCH: usize = 100;
+/// `--retry-interrupted` leaves alone deliveries younger than this (they may still be running).
+const INTERRUPTED_AFTER_SECS: i64 = 600;
+
+/// What a delivery run did: the error of each message that failed (absent: sent).
+#[derive(Debug, Default)]
+pub struct Delivery {
+    pub sent: u64,
+    pub failed: HashMap<i64, String>,
+}
+
+impl Delivery {
+    /// Exit 6 when anything failed, naming the first error.
+    pub fn into_result(self, what: &str) -> Result<()> {
+        let Some(first) = self.failed.values().min_by_key(|e| e.len()).cloned() else {
+            return Ok(());
+        };
+        let n = self.failed.len();
+        Err(fail(
+            Exit::Mail,
+            format!(
+                "{n} {what}{} could not be sent: {first}",
+                if n == 1 { "" } else { "s" }
+            ),
+        )
+        .hint("they stay in the outbox: fix the mail settings (twofactl doctor), then run twofactl outbox send")
+        .into())
+    }
+}
+
+/// Deliver the queued messages in `scope`, one connection for the whole run.
+pub fn deliver(
+    conn: &mut Connection,
+    mail: &MailConfig,
+    scope: Scope,
+    now: i64,
+) -> Result<Delivery> {
+    let mut mailer = Mailer::new(mail);
+    let mut report = Delivery::default();
+    let mut after = i64::MIN;
+    loop {
+        let batch = outbox::claim(conn, scope, after, BATCH, now)?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for item in &batch {
+            let msg = match (item.sender.parse(), item.recipient.parse()) {
+                (Ok(from), Ok(to)) => Outgoing {
+                    from,
+                    to,
+                    bytes: item.message.clone(),
+                },
+                _ => {
+                    outcomes.push((item.id, Some("invalid address in the outbox".to_owned())));
+                    continue;
+                }
+            };
+            match mailer.send(&msg) {
+                Ok(()) => {
+                    report.sent += 1;
+                    outcomes.push((item.id, None));
+                }
+                Err(e) => {
+                    report.failed.insert(item.id, e.message.clone());
+                    outcomes.push((item.id, Some(e.message)));
+                }
+            }
+        }
+        outbox::settle(conn, &outcomes, now)?;
+    }
+    mailer.finish();
+    Ok(report)
+}
+
+#[derive(Serialize)]
+struct JsonUnsent<'a> {
+    id: i64,
+    created: String,
+    username: &'a str,
+    recipient: &'a str,
+    kind: &'a str,
+    state: &'a str,
+    attempts: i64,
+    last_attempt: Option<String>,
+    last_error: Option<&'a str>,
+}
+
+pub fn run(ctx: &Ctx, args: &OutboxArgs) -> Result<()> {
+    match &args.action {
+        OutboxAction::List => list(ctx),
+        OutboxAction::Send(a) => send(ctx, a.retry_interrupted),
+    }
+}
+
+fn list(ctx: &Ctx) -> Result<()> {
+    let db = ctx.open_db(Mode::ReadOnly)?;
+    if migrate::check(&db.conn)? < 2 {
+        ctx.info("the outbox is empty");
+        return Ok(());
+    }
+    let mut out = output::stdout();
+    if ctx.json() {
+        outbox::for_each_unsent(&db.conn, |u| {
+            serde_json::to_writer(
+                &mut out,
+                &JsonUnsent {
+                    id: u.id,
+                    created: rfc3339(u.created),
+                    username: &u.username,
+                    recipient: &u.recipient,
+                    kind: &u.kind,
+                    state: u.state,
+                    attempts: u.attempts,
+                    last_attempt: u.last_attempt.map(rfc3339),
+                    last_error: u.last_error.as_deref(),
+                },
+            )?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?;
+        out.flush()?;
+    } else {
+        let mut t = Table::new(
+            out,
+            &[
+                "ID",
+                "QUEUED",
+                "USER",
+                "TO",
+                "KIND",
+                "STATE",
+                "TRIES",
+                "LAST ERROR",
+            ],
+        );
+        let mut n = 0;
+        outbox::for_each_unsent(&db.conn, |u| {
+            n += 1;
+            t.row(vec![
+                u.id.to_string(),
+                rfc3339(u.created),
+                safe(&u.username).into_owned(),
+                safe(&u.recipient).into_owned(),
+                u.kind.clone(),
+                u.state.to_owned(),
+                u.attempts.to_string(),
+                u.last_error
+                    .as_deref()
+                    .map_or("-".into(), |e| safe(e).into_owned()),
+            ])?;
+            Ok(())
+        })?;
+        if n == 0 {
+            ctx.info("the outbox is empty");
+            return Ok(());
+        }
+        t.finish()?;
+    }
+    Ok(())
+}
+
+fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
+    let mut db = ctx.open_db(Mode::ReadWrite)?;
+    if migrate::check(&db.conn)? < 2 {
+        ctx.info("the outbox is empty: nothing to send");
+        return Ok(());
+    }
+    let mail = ctx.config.mail(&db.app_settings()?)?;
+    let scope = Scope::All {
+        interrupted_before: retry_interrupted.then(|| ctx.now - INTERRUPTED_AFTER_SECS),
+    };
+    let delivery = deliver(&mut db.conn, &mail, scope, ctx.now)?;
+    let (_, interrupted) = outbox::counts(&db.conn)?;
+    if ctx.json() {
+        let mut out = output::stdout();
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({
+                "sent": delivery.sent,
+                "failed": delivery.failed.len(),
+                "interrupted": interrupted,
+            }),
+        )?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    ctx.info(format_args!(
+        "sent {} message{}; {} failed",
+        delivery.sent,
+        if delivery.sent == 1 { "" } else { "s" },
+        delivery.failed.len()
+    ));
+    if interrupted > 0 && !retry_interrupted {
+        ctx.info(format_args!(
+            "{interrupted} message{} interrupted mid-delivery (see outbox list); resend with --retry-interrupted",
+            if interrupted == 1 { " was" } else { "s were" }
+        ));
+    }
+    delivery.into_result("message")
+}
