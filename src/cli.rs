@@ -66,6 +66,10 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Step 1 of a self-service reset: check the user's password and e-mail a one-time code
+    RequestReset(RequestResetArgs),
+    /// Step 2 of a self-service reset: check the e-mailed code and clear the user's 2FA
+    Verify(VerifyArgs),
     /// List users and their 2FA state (never their secrets)
     ListUsers(ListUsersArgs),
     /// Clear the 2FA of one user or many, with a reason and an audit record
@@ -89,6 +93,28 @@ pub enum Status {
     Pending,
     /// No authenticator
     Disabled,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestResetArgs {
+    /// The user, by username or e-mail address
+    #[arg(value_name = "USER")]
+    pub user: String,
+
+    /// Read the user's password from the first line of stdin instead of prompting
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The user, by username or e-mail address
+    #[arg(value_name = "USER")]
+    pub user: String,
+
+    /// The 8-digit code from the e-mail (prompted when absent)
+    #[arg(value_name = "CODE")]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -596,6 +596,29 @@ impl Config {
     }
 }
 
+/// The limits of the self-service reset, with DESIGN.md's defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct ResetPolicy {
+    pub code_ttl: Duration,
+    pub max_attempts: u32,
+    pub max_requests_per_hour: u32,
+    pub max_password_failures: u32,
+    pub lockout: Duration,
+}
+
+impl Config {
+    pub fn reset_policy(&self) -> ResetPolicy {
+        let r = &self.reset;
+        ResetPolicy {
+            code_ttl: r.code_ttl.map_or(Duration::from_secs(600), |d| d.0),
+            max_attempts: r.max_attempts.map_or(5, |c| c.0),
+            max_requests_per_hour: r.max_requests_per_hour.map_or(3, |c| c.0),
+            max_password_failures: r.max_password_failures.map_or(5, |c| c.0),
+            lockout: r.lockout.map_or(Duration::from_secs(900), |d| d.0),
+        }
+    }
+}
+
 /// The application's own settings (its `settings` table), read once per run.
 #[derive(Debug, Default, Clone)]
 pub struct AppSettings(pub HashMap<String, String>);

@@ -127,6 +127,22 @@ pub fn address(email: &str) -> Result<Address, BadAddress> {
         .map_err(|_| BadAddress(email.to_owned()))
 }
 
+/// An address as shown to an operator: `a***e@example.com`.
+pub fn mask(email: &str) -> String {
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let chars: Vec<char> = local.chars().collect();
+    let masked = match chars.as_slice() {
+        [] => String::new(),
+        [one] => format!("{one}***"),
+        [first, .., last] => format!("{first}***{last}"),
+    };
+    if domain.is_empty() {
+        masked
+    } else {
+        format!("{masked}@{domain}")
+    }
+}
+
 fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -708,6 +724,13 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn addresses_are_masked() {
+        assert_eq!(mask("alice@example.com"), "a***e@example.com");
+        assert_eq!(mask("al@example.com"), "a***l@example.com");
+        assert_eq!(mask("a@example.com"), "a***@example.com");
     }
 
     #[test]

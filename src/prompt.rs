@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use console::Term;
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input};
+use dialoguer::{Confirm, Input, Password};
 
 use crate::error::{Exit, fail};
 
@@ -46,6 +46,20 @@ impl Prompter {
         Ok(answer)
     }
 
+    /// A secret typed without echo (a password).
+    pub fn secret(&self, question: &str, flag: &str) -> Result<String> {
+        if !self.interactive {
+            return Err(fail(Exit::Usage, format!("{flag} is required"))
+                .hint(format!(
+                    "pass {flag}; twofactl does not prompt without a terminal or with --no-input"
+                ))
+                .into());
+        }
+        Ok(Password::with_theme(&ColorfulTheme::default())
+            .with_prompt(question)
+            .interact_on(&Term::stderr())?)
+    }
+
     /// A yes/no confirmation; `--yes` answers it without asking.
     pub fn confirm(&self, question: &str, yes: bool) -> Result<()> {
         if yes {
@@ -69,4 +83,25 @@ impl Prompter {
             Err(fail(Exit::Usage, "not confirmed; nothing changed").into())
         }
     }
+}
+
+/// One line of stdin (`--password-stdin`), without its line ending; never echoed or logged.
+pub fn read_stdin_line(what: &str) -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        fail(
+            Exit::Usage,
+            format!("could not read the {what} from stdin: {e}"),
+        )
+    })?;
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() {
+        return Err(fail(Exit::Usage, format!("no {what} on stdin"))
+            .hint(format!(
+                "pipe the {what} as one line, e.g. from a password manager"
+            ))
+            .into());
+    }
+    Ok(line.to_owned())
 }

@@ -1,6 +1,75 @@
-//! Secrets from the OS CSPRNG: TOTP keys (20 bytes, RFC 4648 base32, upper case, unpadded).
+//! Secrets: TOTP keys and verification codes from the OS CSPRNG, codes hashed with Argon2id,
+//! and checking a password against the application's Argon2 PHC string. Comparisons of
+//! secrets are constant-time (password-hash compares outputs with `subtle`).
 
 use anyhow::{Context, Result};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+
+/// Digits in a verification code.
+pub const CODE_DIGITS: usize = 8;
+
+/// A verification code: 8 digits, uniform, from the OS CSPRNG.
+pub fn new_code() -> Result<String> {
+    // Rejection sampling: the largest multiple of 10^8 that fits in a u32 keeps it unbiased.
+    const LIMIT: u32 = 4_200_000_000;
+    loop {
+        let n = getrandom::u32().context("the OS random number generator failed")?;
+        if n < LIMIT {
+            return Ok(format!("{:08}", n % 100_000_000));
+        }
+    }
+}
+
+/// Normalise what a person typed as a code: digits only (spaces and dashes dropped).
+pub fn normalise_code(input: &str) -> Option<String> {
+    let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (digits.len() == CODE_DIGITS && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
+}
+
+/// Hash a code for storage: Argon2id with a random salt (OWASP's m=19 MiB, t=2, p=1), so a
+/// copy of the database does not reveal an open code within its lifetime.
+pub fn hash_code(code: &str) -> Result<String> {
+    Ok(Argon2::default()
+        .hash_password(code.as_bytes())
+        .map_err(|e| anyhow::anyhow!("could not hash the code: {e}"))?
+        .to_string())
+}
+
+/// Whether `code` matches the stored hash (constant-time comparison).
+pub fn code_matches(code: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).ok().is_some_and(|h| {
+        Argon2::default()
+            .verify_password(code.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The result of checking a password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Match,
+    Mismatch,
+    /// The stored value is not an Argon2 PHC string twofactl can read.
+    Unreadable(String),
+}
+
+/// Check `password` against an Argon2 PHC string (argon2id/i/d, v=16 or v=19, any m/t/p), with
+/// as many parallel lanes as the hash asks for.
+pub fn check_password(password: &[u8], phc: &str) -> PasswordCheck {
+    let hash = match PasswordHash::new(phc.trim()) {
+        Ok(h) => h,
+        Err(e) => return PasswordCheck::Unreadable(format!("not a PHC string ({e})")),
+    };
+    let alg = hash.algorithm.as_str();
+    if !matches!(alg, "argon2id" | "argon2i" | "argon2d") {
+        return PasswordCheck::Unreadable(format!("algorithm {alg} is not Argon2"));
+    }
+    match Argon2::default().verify_password(password, &hash) {
+        Ok(()) => PasswordCheck::Match,
+        Err(argon2::password_hash::Error::PasswordInvalid) => PasswordCheck::Mismatch,
+        Err(e) => PasswordCheck::Unreadable(e.to_string()),
+    }
+}
 
 /// The TOTP key length: 160 bits, as RFC 4226 recommends.
 pub const TOTP_KEY_BYTES: usize = 20;
@@ -15,6 +84,75 @@ pub fn new_totp_key() -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_eight_digits() {
+        for _ in 0..50 {
+            let c = new_code().unwrap();
+            assert_eq!(c.len(), 8);
+            assert!(c.chars().all(|d| d.is_ascii_digit()));
+        }
+        assert_ne!(new_code().unwrap(), new_code().unwrap());
+    }
+
+    #[test]
+    fn codes_hash_and_verify() {
+        let h = hash_code("01234567").unwrap();
+        assert!(!h.contains("01234567"));
+        assert!(h.starts_with("$argon2id$"));
+        assert!(code_matches("01234567", &h));
+        assert!(!code_matches("01234568", &h));
+        assert!(!code_matches("01234567", "garbage"));
+    }
+
+    #[test]
+    fn typed_codes_are_normalised() {
+        assert_eq!(normalise_code("0123 4567").as_deref(), Some("01234567"));
+        assert_eq!(normalise_code("0123-4567").as_deref(), Some("01234567"));
+        assert_eq!(normalise_code("1234567"), None);
+        assert_eq!(normalise_code("1234567a"), None);
+    }
+
+    #[test]
+    fn passwords_hashed_by_other_implementations() {
+        // Made by tests/fixtures/make-argon2-hashes.sh: libargon2 and argon2-cffi, argon2id/i/d,
+        // v=16 and v=19, p=1 and p=4.
+        let fixtures = include_str!("../tests/fixtures/argon2-hashes.tsv");
+        let mut n = 0;
+        for line in fixtures.lines().skip(1) {
+            let phc = line.rsplit('\t').next().unwrap();
+            assert_eq!(
+                check_password(b"correct horse battery staple", phc),
+                PasswordCheck::Match,
+                "{line}"
+            );
+            assert_eq!(
+                check_password(b"correct horse battery stapler", phc),
+                PasswordCheck::Mismatch,
+                "{line}"
+            );
+            n += 1;
+        }
+        assert_eq!(n, 24);
+    }
+
+    #[test]
+    fn passwords_hashed_by_us_and_unreadable_hashes() {
+        let ours = Argon2::default()
+            .hash_password(b"password")
+            .unwrap()
+            .to_string();
+        assert_eq!(check_password(b"password", &ours), PasswordCheck::Match);
+        assert_eq!(check_password(b"wrong", &ours), PasswordCheck::Mismatch);
+        assert!(matches!(
+            check_password(b"x", "$2b$12$abcdefghijklmnopqrstuv"),
+            PasswordCheck::Unreadable(_)
+        ));
+        assert!(matches!(
+            check_password(b"x", "plaintext"),
+            PasswordCheck::Unreadable(_)
+        ));
+    }
 
     #[test]
     fn keys_are_32_base32_characters_and_differ() {

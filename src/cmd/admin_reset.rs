@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::outbox::{Delivery, deliver as outbox_deliver};
-use super::{Ctx, os_user};
+use super::{Ctx, os_user, shell_word};
 use crate::cli::AdminResetArgs;
 use crate::db::audit::{self, Record};
 use crate::db::outbox::{self, Scope};
@@ -480,18 +480,6 @@ fn describe(names: &[&str]) -> String {
     }
 }
 
-/// Quote a word for a shell hint.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", safe(s).replace('\'', r"'\''"))
-    }
-}
-
 fn progress(ctx: &Ctx, len: usize) -> ProgressBar {
     if ctx.quiet || len < PROGRESS_MIN || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -583,11 +571,5 @@ mod tests {
         assert!(check_name("a\nb").is_err());
         assert!(check_name("a\0b").is_err());
         assert!(check_name(&"x".repeat(MAX_NAME_BYTES + 1)).is_err());
-    }
-
-    #[test]
-    fn shell_words_are_quoted() {
-        assert_eq!(shell_word("alice@example.com"), "alice@example.com");
-        assert_eq!(shell_word("o'brien"), r"'o'\''brien'");
     }
 }

@@ -43,7 +43,7 @@ const HEADER: [&str; 7] = [
 
 pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
     let db = ctx.open_db(Mode::ReadOnly)?;
-    let own = migrate::present(&db.conn)?;
+    let own = migrate::check(&db.conn)?;
     let filter = users::Filter {
         status: args.status,
         admins: args.admins,
@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
     let opt_time = |t: Option<i64>| t.map(rfc3339);
     match ctx.format {
         Format::Json => {
-            users::for_each(&db.conn, &db.names, own, &filter, |r| {
+            users::for_each(&db.conn, &db.names, own, ctx.now, &filter, |r| {
                 let row = JsonRow {
                     id: r.id,
                     username: &r.username,
@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(HEADER)?;
             let mut id = itoa::Buffer::new();
-            users::for_each(&db.conn, &db.names, own, &filter, |r| {
+            users::for_each(&db.conn, &db.names, own, ctx.now, &filter, |r| {
                 let open = opt_time(r.reset_open_until).unwrap_or_default();
                 let last = opt_time(r.last_2fa_change).unwrap_or_default();
                 w.write_record([
@@ -104,7 +104,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
                 ],
             );
             let mut n = 0u64;
-            users::for_each(&db.conn, &db.names, own, &filter, |r| {
+            users::for_each(&db.conn, &db.names, own, ctx.now, &filter, |r| {
                 n += 1;
                 let dash = || "-".to_owned();
                 t.row(vec![

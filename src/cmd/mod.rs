@@ -9,13 +9,17 @@ mod demo;
 mod doctor;
 mod list_users;
 pub mod outbox;
+mod request_reset;
+mod verify;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format, Global};
 use crate::config::Config;
+use crate::db::users::{Lookup, Resolver, User};
 use crate::db::{self, Db, Mode};
 use crate::error::{Exit, fail};
+use crate::output::safe;
 use crate::prompt::Prompter;
 
 /// What every command needs.
@@ -92,6 +96,45 @@ pub fn os_user() -> String {
     }
 }
 
+/// Resolve one user named by username or e-mail: exit 4 when there is none.
+pub fn find_user(db: &Db, name: &str) -> Result<User> {
+    match Resolver::new(&db.conn, &db.names)?.lookup(name)? {
+        Lookup::Found(u) => Ok(u),
+        Lookup::Missing => Err(
+            fail(Exit::NotFound, format!("no such user: {}", safe(name)))
+                .hint(format!("twofactl list-users --match {}", shell_word(name)))
+                .into(),
+        ),
+        Lookup::Ambiguous => Err(fail(
+            Exit::Usage,
+            format!("{} is the e-mail address of several users", safe(name)),
+        )
+        .hint("name the user by username")
+        .into()),
+    }
+}
+
+/// Quote a word for a shell command shown in a hint.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", safe(s).replace('\'', r"'\''"))
+    }
+}
+
+/// "1 user", "2 users".
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     if cli.global.format == Format::Csv && !matches!(cli.command, Command::ListUsers(_)) {
@@ -105,6 +148,8 @@ pub fn run(cli: Cli) -> Result<()> {
         ctx.detail(format_args!("config: {}", f.display()));
     }
     match cli.command {
+        Command::RequestReset(args) => request_reset::run(&ctx, &args),
+        Command::Verify(args) => verify::run(&ctx, &args).map(drop),
         Command::ListUsers(args) => list_users::run(&ctx, &args),
         Command::AdminReset(args) => admin_reset::run(&ctx, &args),
         Command::Audit(args) => audit::run(&ctx, &args),

@@ -48,6 +48,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX twofactl_outbox_unsent ON twofactl_outbox (id) WHERE state <> 'sent';
     ALTER TABLE twofactl_audit ADD COLUMN detail TEXT;",
+    // 3: self-service reset requests and wrong-password counts. A code is stored only as an
+    // Argon2id PHC string (salted, slow). States: sending (code generated, e-mail not yet
+    // confirmed: unusable, not counted), open, spent, void (replaced or too many wrong codes),
+    // expired, undelivered (the e-mail failed: unusable, not counted).
+    "CREATE TABLE twofactl_reset_requests (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        created    INTEGER NOT NULL,
+        expires    INTEGER NOT NULL,
+        code_hash  TEXT    NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        state      TEXT    NOT NULL CHECK (state IN ('sending', 'open', 'spent', 'void', 'expired', 'undelivered')),
+        closed     INTEGER
+    );
+    CREATE INDEX twofactl_reset_requests_user ON twofactl_reset_requests (user_id, created);
+    CREATE TABLE twofactl_password_failures (
+        id       INTEGER PRIMARY KEY,
+        user_id  INTEGER NOT NULL,
+        time     INTEGER NOT NULL
+    );
+    CREATE INDEX twofactl_password_failures_user ON twofactl_password_failures (user_id, time);",
 ];
 
 /// The schema version this build writes.

@@ -184,14 +184,22 @@ pub struct ListRow<'a> {
 pub fn for_each<F>(
     conn: &Connection,
     n: &Names,
-    own_tables: bool,
+    own_version: usize,
+    now: i64,
     f: &Filter,
     mut each: F,
 ) -> Result<()>
 where
     F: FnMut(&ListRow<'_>) -> Result<()>,
 {
-    let last_change = if own_tables {
+    let open_until = if own_version >= 3 {
+        "(SELECT max(r.expires) FROM twofactl_reset_requests r
+          WHERE r.user_id = u.{id} AND r.state = 'open' AND r.expires > :now)"
+            .replace("{id}", &n.id)
+    } else {
+        "NULL".to_owned()
+    };
+    let last_change = if own_version >= 1 {
         "(SELECT max(a.time) FROM twofactl_audit a WHERE a.user_id = u.{id} AND a.changed = 1)"
             .replace("{id}", &n.id)
     } else {
@@ -232,7 +240,7 @@ where
         ""
     };
     let sql = format!(
-        "SELECT u.{id}, u.{username}, u.{email}, u.{is_admin}, u.{secret} IS NOT NULL, u.{enabled}, {last_change}
+        "SELECT u.{id}, u.{username}, u.{email}, u.{is_admin}, u.{secret} IS NOT NULL, u.{enabled}, {last_change}, {open_until}
          FROM {users} u {where_} ORDER BY u.{id} {limit}",
         id = n.id,
         username = n.username,
@@ -247,6 +255,9 @@ where
         let i = stmt.parameter_index(":pattern")?.expect("bound in the SQL");
         stmt.raw_bind_parameter(i, p)?;
     }
+    if let Some(i) = stmt.parameter_index(":now")? {
+        stmt.raw_bind_parameter(i, now)?;
+    }
     if let Some(l) = f.limit {
         let i = stmt.parameter_index(":limit")?.expect("bound in the SQL");
         stmt.raw_bind_parameter(i, i64::try_from(l).unwrap_or(i64::MAX))?;
@@ -259,7 +270,7 @@ where
             email: text(row, 2)?,
             is_admin: truthy(row, 3)?,
             status: status(truthy(row, 4)?, truthy(row, 5)?),
-            reset_open_until: None,
+            reset_open_until: row.get(7)?,
             last_2fa_change: row.get(6)?,
         };
         each(&r)?;
@@ -273,4 +284,24 @@ pub fn count(conn: &Connection, n: &Names) -> Result<u64> {
         r.get(0)
     })?;
     Ok(c.unsigned_abs())
+}
+
+/// The user's stored password hash (a PHC string, as the application wrote it).
+pub fn password_hash(conn: &Connection, n: &Names, id: i64) -> Result<String> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1",
+        n.password_hash, n.users, n.id
+    );
+    Ok(conn.query_row(&sql, [id], |r| Ok(text(r, 0)?.into_owned()))?)
+}
+
+/// Re-read one user by id (inside a transaction, to act on current state).
+pub fn by_id(conn: &Connection, n: &Names, id: i64) -> Result<Option<User>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1",
+        user_columns(n),
+        n.users,
+        n.id
+    );
+    Ok(conn.query_row(&sql, [id], user_from_row).optional()?)
 }
