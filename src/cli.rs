@@ -70,6 +70,8 @@ pub enum Command {
     RequestReset(RequestResetArgs),
     /// Step 2 of a self-service reset: check the e-mailed code and clear the user's 2FA
     Verify(VerifyArgs),
+    /// Make a new TOTP key for a user, show it as a QR code, and confirm it with a first code
+    Enroll(EnrollArgs),
     /// List users and their 2FA state (never their secrets)
     ListUsers(ListUsersArgs),
     /// Clear the 2FA of one user or many, with a reason and an audit record
@@ -115,6 +117,55 @@ pub struct VerifyArgs {
     /// The 8-digit code from the e-mail (prompted when absent)
     #[arg(value_name = "CODE")]
     pub code: Option<String>,
+
+    /// Go straight on to enrolling a new authenticator (takes enroll's QR options)
+    #[arg(long)]
+    pub enroll: bool,
+
+    #[command(flatten)]
+    pub qr: QrArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// The user, by username or e-mail address
+    #[arg(value_name = "USER")]
+    pub user: String,
+
+    /// Confirm the pending key with a code from the authenticator app (no new key is made)
+    #[arg(long, value_name = "CODE")]
+    pub code: Option<String>,
+
+    #[command(flatten)]
+    pub qr: QrArgs,
+}
+
+/// How a new key is shown. The key itself appears only in these outputs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct QrArgs {
+    /// Write the QR code as a PNG image to FILE (mode 0600, atomically)
+    #[arg(long, value_name = "FILE")]
+    pub qr_png: Option<PathBuf>,
+
+    /// Write the QR code as an SVG image to FILE (mode 0600, atomically)
+    #[arg(long, value_name = "FILE")]
+    pub qr_svg: Option<PathBuf>,
+
+    /// Print the QR code in the terminal (the default when stdout is a terminal)
+    #[arg(long)]
+    pub qr_terminal: bool,
+
+    /// Pixels per QR module in --qr-png and --qr-svg
+    #[arg(long, value_name = "PX", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub qr_size: u32,
+
+    /// Print the key (in groups of four) and the otpauth URI, for typing into the app by hand
+    #[arg(long)]
+    pub show_secret: bool,
+
+    /// Replace an active authenticator, and overwrite existing QR files
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

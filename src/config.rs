@@ -607,6 +607,30 @@ pub struct ResetPolicy {
 }
 
 impl Config {
+    /// The TOTP issuer: `[totp] issuer`, else the application's `app.name`.
+    pub fn issuer(&self, app: &AppSettings) -> Result<String> {
+        if let Some(i) = &self.totp.issuer {
+            return Ok(i.0.clone());
+        }
+        match app.app_name() {
+            Some(name) if !name.contains(':') && !name.chars().any(char::is_control) => {
+                Ok(name.trim().to_owned())
+            }
+            Some(name) => Err(fail(
+                Exit::Config,
+                format!(
+                    "the application's app.name {:?} cannot be a TOTP issuer (it has a ':' or a control character)",
+                    crate::output::safe(name)
+                ),
+            )
+            .hint("set [totp] issuer = \"Name\" in the config file")
+            .into()),
+            None => Err(fail(Exit::Config, "no TOTP issuer: the application has no app.name setting")
+                .hint("set [totp] issuer = \"Name\" in the config file; authenticator apps show it beside the account")
+                .into()),
+        }
+    }
+
     pub fn reset_policy(&self) -> ResetPolicy {
         let r = &self.reset;
         ResetPolicy {

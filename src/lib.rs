@@ -11,7 +11,9 @@ pub mod error;
 pub mod mail;
 pub mod output;
 pub mod prompt;
+pub mod qr;
 pub mod secret;
+pub mod totp;
 
 pub use cmd::run;
 

@@ -7,6 +7,7 @@ mod admin_reset;
 mod audit;
 mod demo;
 mod doctor;
+mod enroll;
 mod list_users;
 pub mod outbox;
 mod request_reset;
@@ -149,7 +150,8 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::RequestReset(args) => request_reset::run(&ctx, &args),
-        Command::Verify(args) => verify::run(&ctx, &args).map(drop),
+        Command::Verify(args) => verify::run(&ctx, &args),
+        Command::Enroll(args) => enroll::run(&ctx, &args),
         Command::ListUsers(args) => list_users::run(&ctx, &args),
         Command::AdminReset(args) => admin_reset::run(&ctx, &args),
         Command::Audit(args) => audit::run(&ctx, &args),

@@ -32,13 +32,7 @@ struct JsonOut<'a> {
     notified: bool,
 }
 
-/// What `verify` did, for `verify --enroll` to continue from.
-pub struct Verified {
-    pub user_id: i64,
-    pub username: String,
-}
-
-pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Verified> {
+pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
     let mail = ctx.config.mail(&db.app_settings()?)?;
@@ -58,6 +52,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Verified> {
             .hint("copy the code from the e-mail; spaces and dashes are ignored")
             .into());
     };
+    if args.enroll {
+        super::enroll::check_outputs(&args.qr)?;
+    }
     let os_user = os_user();
     let json_fail = |outcome: &str, left: Option<u32>| -> Result<()> {
         if ctx.json() {
@@ -216,9 +213,15 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<Verified> {
         )?;
         out.flush()?;
     }
-    delivery.into_result("notification")?;
-    Ok(Verified {
-        user_id: user.id,
-        username: user.username,
-    })
+    if args.enroll {
+        // Enrolment first: a notification that failed is reported at the end.
+        let fresh = crate::db::users::by_id(&db.conn, &db.names, user.id)?.ok_or_else(|| {
+            fail(
+                Exit::NotFound,
+                format!("{} was deleted", safe(&user.username)),
+            )
+        })?;
+        super::enroll::begin(ctx, &mut db, &fresh, &args.qr)?;
+    }
+    delivery.into_result("notification")
 }

@@ -69,6 +69,13 @@ const MIGRATIONS: &[&str] = &[
         time     INTEGER NOT NULL
     );
     CREATE INDEX twofactl_password_failures_user ON twofactl_password_failures (user_id, time);",
+    // 4: wrong codes given to confirm a pending TOTP key (limited like wrong passwords).
+    "CREATE TABLE twofactl_totp_failures (
+        id       INTEGER PRIMARY KEY,
+        user_id  INTEGER NOT NULL,
+        time     INTEGER NOT NULL
+    );
+    CREATE INDEX twofactl_totp_failures_user ON twofactl_totp_failures (user_id, time);",
 ];
 
 /// The schema version this build writes.

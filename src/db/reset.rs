@@ -121,3 +121,28 @@ pub fn add_attempt(conn: &Connection, id: i64) -> Result<u32> {
         |r| Ok(r.get::<_, i64>(0)? as u32),
     )?)
 }
+
+/// Wrong confirmation codes for `user_id` since `since`.
+pub fn totp_failures(conn: &Connection, user_id: i64, since: i64) -> Result<u32> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM twofactl_totp_failures WHERE user_id = ?1 AND time > ?2",
+        params![user_id, since],
+        |r| Ok(r.get::<_, i64>(0)? as u32),
+    )?)
+}
+
+pub fn record_totp_failure(conn: &Connection, user_id: i64, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO twofactl_totp_failures (user_id, time) VALUES (?1, ?2)",
+        params![user_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn clear_totp_failures(conn: &Connection, user_id: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM twofactl_totp_failures WHERE user_id = ?1",
+        [user_id],
+    )?;
+    Ok(())
+}

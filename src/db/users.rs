@@ -305,3 +305,32 @@ pub fn by_id(conn: &Connection, n: &Names, id: i64) -> Result<Option<User>> {
     );
     Ok(conn.query_row(&sql, [id], user_from_row).optional()?)
 }
+
+/// The user's stored TOTP key, if any (for confirming a pending key; never printed).
+pub fn totp_key(conn: &Connection, n: &Names, id: i64) -> Result<Option<String>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1",
+        n.totp_secret, n.users, n.id
+    );
+    Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
+}
+
+/// Store a new key as pending (`totp_enabled` 0).
+pub fn set_pending_key(conn: &Connection, n: &Names, id: i64, key: &str) -> Result<()> {
+    let sql = format!(
+        "UPDATE {} SET {} = ?2, {} = 0 WHERE {} = ?1",
+        n.users, n.totp_secret, n.totp_enabled, n.id
+    );
+    conn.execute(&sql, params![id, key])?;
+    Ok(())
+}
+
+/// Activate the pending key.
+pub fn enable_key(conn: &Connection, n: &Names, id: i64) -> Result<()> {
+    let sql = format!(
+        "UPDATE {} SET {} = 1 WHERE {} = ?1 AND {} IS NOT NULL",
+        n.users, n.totp_enabled, n.id, n.totp_secret
+    );
+    conn.execute(&sql, [id])?;
+    Ok(())
+}
