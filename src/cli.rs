@@ -168,7 +168,7 @@ pub struct QrArgs {
     pub force: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct ListUsersArgs {
     /// Only users in this 2FA state
     #[arg(long, value_enum, value_name = "STATUS")]
@@ -226,7 +226,7 @@ pub struct AdminResetArgs {
     pub actor: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct AuditArgs {
     /// Only records about this user (username)
     #[arg(long, value_name = "USER")]

@@ -304,18 +304,18 @@ impl Config {
         Ok(Config::from_parts(files, file_config, global))
     }
 
-    /// Defaults, with the given database (the sandbox uses this).
-    pub fn for_db(path: PathBuf) -> Config {
+    /// The configuration in one file (the sandbox's).
+    pub fn from_file(path: PathBuf) -> Result<Config> {
         let global = Global {
-            db: Some(path),
-            config: None,
+            db: None,
+            config: Some(path),
             format: crate::cli::Format::Text,
             yes: false,
             no_input: true,
             quiet: false,
             verbose: false,
         };
-        Config::from_parts(Vec::new(), FileConfig::default(), &global)
+        Config::load(&global)
     }
 
     fn from_parts(files: Vec<PathBuf>, fc: FileConfig, global: &Global) -> Config {

@@ -326,6 +326,43 @@ fn chain(e: &dyn std::error::Error) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// What went wrong under a lettre error: lettre 0.11 reports read timeouts and certificate
+/// failures as plain network errors (`is_timeout()` and `is_tls()` are false for them), so
+/// the source chain is searched for the `io::Error` kind and the `rustls::Error`.
+enum Cause {
+    Timeout,
+    Tls(String),
+    Other,
+}
+
+fn cause(e: &lettre::transport::smtp::Error) -> Cause {
+    if e.is_timeout() {
+        return Cause::Timeout;
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(t) = s.downcast_ref::<rustls::Error>() {
+            return Cause::Tls(t.to_string());
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                return Cause::Timeout;
+            }
+            if let Some(t) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return Cause::Tls(t.to_string());
+            }
+        }
+        src = s.source();
+    }
+    if e.is_tls() {
+        return Cause::Tls(chain(e).trim_start_matches("tls error: ").to_owned());
+    }
+    Cause::Other
+}
+
 /// Describe an SMTP failure at `step` on `server`.
 fn smtp_error(
     server: &str,
@@ -333,20 +370,25 @@ fn smtp_error(
     e: &lettre::transport::smtp::Error,
     timeout: Duration,
 ) -> SendError {
-    let reason = if e.is_timeout() {
-        format!("timed out after {}", humantime::format_duration(timeout))
-    } else if e.is_tls() {
-        format!("TLS failed: {}", chain(e).trim_start_matches("tls error: "))
-    } else if let Some(code) = e.status() {
-        let text = chain(e);
-        let detail = text.split_once("): ").map_or(text.as_str(), |(_, d)| d);
-        format!("server replied {code} {}", detail.trim())
-    } else {
-        chain(e)
+    let (reason, connection) = match (cause(e), e.status()) {
+        (Cause::Timeout, _) => (
+            format!(
+                "no answer within {} (timed out)",
+                humantime::format_duration(timeout)
+            ),
+            true,
+        ),
+        (Cause::Tls(why), _) => (format!("TLS failed: {why}"), true),
+        (Cause::Other, Some(code)) => {
+            let text = chain(e);
+            let detail = text.split_once("): ").map_or(text.as_str(), |(_, d)| d);
+            (format!("server replied {code} {}", detail.trim()), false)
+        }
+        (Cause::Other, None) => (chain(e), true),
     };
     SendError {
         message: format!("{server}: {step}: {reason}"),
-        connection: e.status().is_none() || e.is_timeout(),
+        connection,
     }
 }
 
@@ -388,7 +430,11 @@ impl SmtpSession {
             None,
         )
         .map_err(|e| {
-            let step = if e.is_tls() { "TLS" } else { "connect" };
+            let step = if matches!(cause(&e), Cause::Tls(_)) {
+                "TLS"
+            } else {
+                "connect"
+            };
             let err = smtp_error(&server, step, &e, cfg.timeout);
             report(step, Err(err.message.clone()));
             err

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use argon2::{Argon2, PasswordHasher};
 
-use super::{Ctx, list_users};
-use crate::cli::{DemoArgs, ListUsersArgs};
+use super::{Ctx, audit, enroll, list_users, request_reset, verify};
+use crate::cli::{AuditArgs, DemoArgs, ListUsersArgs, QrArgs, RequestResetArgs, VerifyArgs};
 use crate::config::Config;
 use crate::db::sandbox::{self, SampleUser};
+use crate::db::{Mode, users};
 use crate::error::{Exit, fail};
+use crate::{secret, totp};
 
 /// Every sample user's password.
 pub const PASSWORD: &str = "demo-password";
@@ -95,25 +97,129 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
         outbox.display()
     );
     println!();
-    let sandbox_ctx = ctx.with_config(Config::for_db(db_path.clone()));
-    list_users::run(
-        &sandbox_ctx,
-        &ListUsersArgs {
-            status: None,
-            admins: false,
-            pattern: None,
-            limit: None,
-        },
-    )?;
+    let sandbox = ctx.with_config(Config::from_file(config_path.clone())?);
+    list_users::run(&sandbox, &ListUsersArgs::default())?;
+    walk(&sandbox, &dir, &outbox)?;
+
     let cfg = shell_quote(&config_path);
     println!();
-    println!("Try next:");
+    println!("Do it again by hand (any sample user; password {PASSWORD:?}):");
     println!("  export TWOFACTL_CONFIG={cfg}");
+    println!("  twofactl request-reset frank                 # type the password");
+    println!(
+        "  ls {}                                # the code is in the newest .eml",
+        shell_quote(&outbox)
+    );
+    println!("  twofactl verify frank CODE --enroll --qr-png frank.png");
+    println!("  twofactl enroll frank --code CODE-FROM-THE-APP");
+    println!("  twofactl admin-reset judy --reason \"lost phone, ticket 4711\" --yes");
     println!("  twofactl list-users --status enabled");
-    println!("  twofactl admin-reset bob --reason \"lost phone, ticket 4711\" --dry-run");
-    println!("  twofactl admin-reset bob --reason \"lost phone, ticket 4711\" --yes");
     println!("  twofactl audit");
     Ok(())
+}
+
+/// The whole self-service flow on the sample user carol, shown step by step.
+fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
+    const USER: &str = "carol";
+    let step = |n: u32, what: &str, cmd: &str| {
+        println!();
+        println!("== {n}. {what}");
+        println!("   $ {cmd}");
+    };
+    step(
+        1,
+        "carol lost her phone and asks for a reset; she proves her password",
+        "twofactl request-reset carol --password-stdin <<< demo-password",
+    );
+    request_reset::run(
+        ctx,
+        &RequestResetArgs {
+            user: USER.to_owned(),
+            password_stdin: true,
+        },
+        Some(PASSWORD.to_owned()),
+    )?;
+    let code = newest_code(outbox)?;
+    step(
+        2,
+        "the code arrives by e-mail (here: the newest .eml in the outbox)",
+        &format!("grep -h -x '[0-9]\\{{8\\}}' {}/*.eml", shell_quote(outbox)),
+    );
+    println!("{code}");
+    step(
+        3,
+        "she gives the code back: her old authenticator is cleared, her sessions ended",
+        &format!("twofactl verify carol {code}"),
+    );
+    verify::run(
+        ctx,
+        &VerifyArgs {
+            user: USER.to_owned(),
+            code: Some(code),
+            enroll: false,
+            qr: QrArgs::default(),
+        },
+    )?;
+    let png = dir.join("carol-qr.png");
+    step(
+        4,
+        "a new key, shown as a QR code to scan (and saved as a PNG, mode 0600)",
+        &format!(
+            "twofactl enroll carol --qr-terminal --qr-png {}",
+            shell_quote(&png)
+        ),
+    );
+    let mut db = ctx.open_db(Mode::ReadWrite)?;
+    let carol = super::find_user(&db, USER)?;
+    enroll::begin(
+        ctx,
+        &mut db,
+        &carol,
+        &QrArgs {
+            qr_png: Some(png),
+            qr_terminal: true,
+            qr_size: crate::qr::DEFAULT_MODULE_PX,
+            ..QrArgs::default()
+        },
+    )?;
+    let key = users::totp_key(&db.conn, &db.names, carol.id)?.unwrap_or_default();
+    let app_code = totp::code_at(&key, u64::try_from(ctx.now).unwrap_or(0))?;
+    step(
+        5,
+        "her app shows a code (the sandbox computes it from the new key); it activates the key",
+        &format!("twofactl enroll carol --code {app_code}"),
+    );
+    enroll::confirm(ctx, &mut db, &carol, &app_code)?;
+    step(
+        6,
+        "every step is in the audit log, and carol got three e-mails",
+        "twofactl audit --user carol",
+    );
+    audit::run(
+        ctx,
+        &AuditArgs {
+            user: Some(USER.to_owned()),
+            ..AuditArgs::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// The verification code in the newest message of the file outbox.
+fn newest_code(outbox: &Path) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .with_context(|| format!("could not read {}", outbox.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    let newest = files.last().context("no message in the sandbox outbox")?;
+    let text = std::fs::read_to_string(newest)?;
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| l.len() == secret::CODE_DIGITS && l.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+        .with_context(|| format!("no code in {}", newest.display()))
 }
 
 fn config_text(db: &Path, outbox: &Path) -> String {

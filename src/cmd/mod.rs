@@ -4,14 +4,14 @@
 //! open a transaction, call `db`, write output. They hold no SQL.
 
 mod admin_reset;
-mod audit;
+pub mod audit;
 mod demo;
 mod doctor;
-mod enroll;
-mod list_users;
+pub mod enroll;
+pub mod list_users;
 pub mod outbox;
-mod request_reset;
-mod verify;
+pub mod request_reset;
+pub mod verify;
 
 use anyhow::Result;
 
@@ -48,14 +48,14 @@ impl Ctx {
         }
     }
 
-    /// The same settings with another configuration.
+    /// The same settings with another configuration and no prompts (the sandbox).
     pub fn with_config(&self, config: Config) -> Ctx {
         Ctx {
             format: self.format,
             yes: self.yes,
             quiet: self.quiet,
             verbose: self.verbose,
-            prompt: self.prompt,
+            prompt: Prompter::new(true),
             config,
             now: self.now,
         }
@@ -149,7 +149,7 @@ pub fn run(cli: Cli) -> Result<()> {
         ctx.detail(format_args!("config: {}", f.display()));
     }
     match cli.command {
-        Command::RequestReset(args) => request_reset::run(&ctx, &args),
+        Command::RequestReset(args) => request_reset::run(&ctx, &args, None),
         Command::Verify(args) => verify::run(&ctx, &args),
         Command::Enroll(args) => enroll::run(&ctx, &args),
         Command::ListUsers(args) => list_users::run(&ctx, &args),

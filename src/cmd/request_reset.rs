@@ -38,7 +38,8 @@ struct JsonOut<'a> {
     expires: String,
 }
 
-pub fn run(ctx: &Ctx, args: &RequestResetArgs) -> Result<()> {
+/// `password`: given by the sandbox walk-through; otherwise read from stdin or a prompt.
+pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
     let mail = ctx.config.mail(&db.app_settings()?)?;
@@ -59,7 +60,9 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs) -> Result<()> {
         .hint("fix the user's e-mail address in the application, or use twofactl admin-reset")
     })?;
     drop(probe);
-    let password = if args.password_stdin {
+    let password = if let Some(p) = password {
+        p
+    } else if args.password_stdin {
         read_stdin_line("password")?
     } else {
         ctx.prompt.secret(
