@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 /// Reset and re-enrol TOTP two-factor authentication on a web application's SQLite database
 #[derive(Debug, Parser)]
@@ -25,11 +25,11 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The application's SQLite database
-    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_DB")]
+    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_DB", value_hint = ValueHint::FilePath)]
     pub db: Option<PathBuf>,
 
     /// Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]
-    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_CONFIG")]
+    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_CONFIG", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
 
     /// Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)
@@ -144,11 +144,11 @@ pub struct EnrollArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct QrArgs {
     /// Write the QR code as a PNG image to FILE (mode 0600, atomically)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub qr_png: Option<PathBuf>,
 
     /// Write the QR code as an SVG image to FILE (mode 0600, atomically)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub qr_svg: Option<PathBuf>,
 
     /// Print the QR code in the terminal (the default when stdout is a terminal)
@@ -194,7 +194,7 @@ pub struct AdminResetArgs {
     pub users: Vec<String>,
 
     /// Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub from_file: Option<PathBuf>,
 
     /// Why the 2FA is reset; recorded in the audit log (prompted in a terminal)
@@ -277,7 +277,7 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the sandbox; created if missing, must not already hold one
-    #[arg(value_name = "DIR", default_value = "twofactl-demo")]
+    #[arg(value_name = "DIR", default_value = "twofactl-demo", value_hint = ValueHint::DirPath)]
     pub dir: PathBuf,
 }
 
