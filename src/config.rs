@@ -731,6 +731,23 @@ issuer = "CYMETRICX"
     }
 
     #[test]
+    fn packaged_example_config_documents_valid_keys() {
+        // Uncomment every `# key = value` line of the shipped example: it must parse.
+        let text: String = include_str!("../packaging/config.toml")
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") && !rest.starts_with(' ') => rest,
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = parse(&text).unwrap();
+        assert_eq!(c.smtp.port, Some(Port(587)));
+        assert_eq!(c.reset.max_requests_per_hour, Some(Count(3)));
+        assert_eq!(c.schema, SchemaSection::default());
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let e = parse("[reset]\ncode_tt = \"1m\"\n")
             .unwrap_err()

@@ -4,7 +4,9 @@
 
 use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use rusqlite::ErrorCode;
 
@@ -82,13 +84,25 @@ fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
         if let Some(f) = cause.downcast_ref::<Failure>() {
             return (f.code, f.hint.as_deref());
         }
-        if let Some(e) = cause.downcast_ref::<io::Error>() {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return (Exit::Ok, None);
-            }
-            if e.kind() == io::ErrorKind::Interrupted {
-                return (Exit::Interrupted, None);
-            }
+        // Output errors arrive bare or wrapped by the JSON and CSV writers.
+        let io_kind = cause
+            .downcast_ref::<io::Error>()
+            .map(io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            .or_else(
+                || match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+                    Some(csv::ErrorKind::Io(e)) => Some(e.kind()),
+                    _ => None,
+                },
+            );
+        match io_kind {
+            Some(io::ErrorKind::BrokenPipe) => return (Exit::Ok, None),
+            Some(io::ErrorKind::Interrupted) => return (Exit::Interrupted, None),
+            _ => {}
         }
         if let Some(e) = cause.downcast_ref::<dialoguer::Error>() {
             let dialoguer::Error::IO(io) = e;
@@ -145,11 +159,55 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
         eprintln!("twofactl: interrupted");
         return code.into();
     }
-    eprintln!("twofactl: {}", one_line(&format!("{err:#}")));
+    eprintln!("twofactl: {}", one_line(&message(&err)));
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");
     }
     code.into()
+}
+
+/// The database this run opened, so that messages about locks and permissions can name it.
+static DATABASE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Remember the database for error messages (set once, when it is opened).
+pub fn set_database(path: &Path) {
+    let _ = DATABASE.set(path.to_owned());
+}
+
+/// The error chain as one message: causes that only repeat what is already said (SQLite's
+/// "Error code 5: database is locked" under "database is locked") are left out, and SQLite's
+/// lock and permission errors name the database.
+fn message(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        if cause.downcast_ref::<rusqlite::ffi::Error>().is_some() {
+            continue;
+        }
+        let mut text = cause.to_string();
+        if let (Some(rusqlite::Error::SqliteFailure(e, _)), Some(db)) =
+            (cause.downcast_ref::<rusqlite::Error>(), DATABASE.get())
+        {
+            text = match e.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => format!(
+                    "database {} is busy: the application held its lock past the busy timeout",
+                    db.display()
+                ),
+                ErrorCode::ReadOnly => format!(
+                    "cannot write to database {}: it or its directory (where SQLite keeps its journal) is read-only for this user",
+                    db.display()
+                ),
+                _ => text,
+            };
+        }
+        if text.is_empty() || msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
 }
 
 /// Keep messages on one line whatever the underlying library put in them.

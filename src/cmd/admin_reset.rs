@@ -291,6 +291,8 @@ fn read_list(path: &Path) -> Result<Vec<String>> {
             })?;
     }
     let mut names = Vec::new();
+    // A byte-order mark, as Windows editors write, is not part of the first name.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         let bad = |why: String| {

@@ -95,14 +95,28 @@ fn opt(s: Option<&str>) -> String {
 /// `--since`: an RFC 3339 time, a date (midnight UTC), or an age such as `7d` or `12h`.
 fn parse_since(s: &str, now: i64) -> Result<i64> {
     let s = s.trim();
-    let time = if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
-        humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).ok()
+    // humantime reads only UTC times; a `+02:00` style offset is applied here.
+    let (base, offset) = match s.len().checked_sub(6).map(|i| s.split_at(i)) {
+        Some((base, off))
+            if base.contains('T')
+                && matches!(off.as_bytes(), [b'+' | b'-', h1, h2, b':', m1, m2]
+                    if [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit())) =>
+        {
+            let sign = if off.starts_with('-') { -1 } else { 1 };
+            let h: i64 = off[1..3].parse().unwrap_or(0);
+            let m: i64 = off[4..6].parse().unwrap_or(0);
+            (format!("{base}Z"), sign * (h * 3600 + m * 60))
+        }
+        _ => (s.to_owned(), 0),
+    };
+    let time = if base.len() == 10 && base.as_bytes().get(4) == Some(&b'-') {
+        humantime::parse_rfc3339(&format!("{base}T00:00:00Z")).ok()
     } else {
-        humantime::parse_rfc3339_weak(s).ok()
+        humantime::parse_rfc3339_weak(&base).ok()
     };
     if let Some(t) = time {
         let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        return Ok(i64::try_from(secs).unwrap_or(i64::MAX));
+        return Ok(i64::try_from(secs).unwrap_or(i64::MAX) - offset);
     }
     if let Ok(d) = humantime::parse_duration(s) {
         return Ok(now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
@@ -124,6 +138,8 @@ mod tests {
         assert_eq!(parse_since("1970-01-02", 0).unwrap(), 86400);
         assert_eq!(parse_since("1970-01-01T00:01:00Z", 0).unwrap(), 60);
         assert_eq!(parse_since("1h", 7200).unwrap(), 3600);
+        assert_eq!(parse_since("1970-01-01T02:00:00+02:00", 0).unwrap(), 0);
+        assert_eq!(parse_since("1970-01-01T00:00:00-01:30", 0).unwrap(), 5400);
         assert!(parse_since("last tuesday", 0).is_err());
     }
 }

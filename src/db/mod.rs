@@ -101,8 +101,7 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
     let conn = Connection::open_with_flags(path, flags)
         .with_context(|| format!("could not open database {}", path.display()))?;
     conn.busy_timeout(busy)?;
-    // A larger page cache for this connection only; it changes nothing in the file.
-    conn.pragma_update(None, "cache_size", -65536)?;
+    crate::error::set_database(path);
     // Touch the file: a file that is not a database fails here, before anything else.
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
         if let rusqlite::Error::SqliteFailure(f, _) = &e
@@ -119,6 +118,8 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
             anyhow::Error::new(e).context(format!("could not read database {}", path.display()))
         );
     }
+    // A larger page cache for this connection only; it changes nothing in the file.
+    conn.pragma_update(None, "cache_size", -65536)?;
     if mode == Mode::ReadWrite && conn.is_readonly("main")? {
         return Err(fail(
             Exit::Failure,
