@@ -8,8 +8,7 @@
 //! which costs ~40 ms per message on a reused connection (measured by `bench/mail.sh`).
 
 use std::fmt;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lettre::message::{Mailbox, MultiPart, header::ContentType};
@@ -636,9 +635,11 @@ impl<'a> Mailer<'a> {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let name = format!("{nanos}-{}-{}.eml", std::process::id(), self.files);
-        write_private_file(&self.cfg.file_dir, &name, &msg.bytes).map_err(|e| SendError {
-            message: format!("{}: {e}", self.cfg.file_dir.display()),
-            connection: false,
+        crate::output::write_private_file(&self.cfg.file_dir, &name, &msg.bytes).map_err(|e| {
+            SendError {
+                message: format!("{}: {e}", self.cfg.file_dir.display()),
+                connection: false,
+            }
         })
     }
 
@@ -648,32 +649,6 @@ impl<'a> Mailer<'a> {
             s.quit();
         }
     }
-}
-
-/// Write `bytes` to `dir/name` atomically with mode 0600 (messages may hold a code).
-pub fn write_private_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".twofactl-")
-        .permissions(private_permissions())
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist_noclobber(dir.join(name)).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn private_permissions() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn private_permissions() -> std::fs::Permissions {
-    std::fs::metadata(".")
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| unreachable!())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A unix time as RFC 3339 in UTC, to the second: `2026-11-27T22:23:15Z`.
@@ -43,6 +44,53 @@ pub fn safe(s: &str) -> Cow<'_, str> {
 /// Stdout, buffered for bulk output.
 pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
     BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
+/// A private file (mode 0600) written in full next to where it belongs, not yet visible
+/// under its name: `persist` it once the change it goes with has committed.
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Write `bytes` to a temporary file in `path`'s directory.
+    pub fn new(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".twofactl-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o600));
+        }
+        let mut file = builder.tempfile_in(dir)?;
+        file.write_all(bytes)?;
+        file.as_file().sync_all()?;
+        Ok(Staged {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Give the file its name, atomically; over an existing file only with `replace`.
+    pub fn persist(self, replace: bool) -> io::Result<()> {
+        let result = if replace {
+            self.file.persist(&self.path).map(drop)
+        } else {
+            self.file.persist_noclobber(&self.path).map(drop)
+        };
+        result.map_err(|e| e.error)
+    }
+}
+
+/// Write `bytes` to `dir/name` atomically with mode 0600, never over an existing file.
+pub fn write_private_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    Staged::new(&dir.join(name), bytes)?.persist(false)
 }
 
 /// How many rows decide the column widths.

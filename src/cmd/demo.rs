@@ -181,6 +181,7 @@ fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
             qr_size: crate::qr::DEFAULT_MODULE_PX,
             ..QrArgs::default()
         },
+        enroll::JsonExtra::new(),
     )?;
     let key = users::totp_key(&db.conn, &db.names, carol.id)?.unwrap_or_default();
     let app_code = totp::code_at(&key, u64::try_from(ctx.now).unwrap_or(0))?;

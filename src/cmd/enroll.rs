@@ -4,12 +4,11 @@
 //! and notifies the user. The key is shown only through the outputs asked for.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
-use super::outbox::deliver;
+use super::outbox::{Delivery, deliver};
 use super::{Ctx, find_user, os_user, shell_word};
 use crate::cli::{EnrollArgs, QrArgs, Status};
 use crate::db::audit::{self, Record};
@@ -17,36 +16,68 @@ use crate::db::outbox::{self, Scope};
 use crate::db::users::{self, User};
 use crate::db::{self, Db, Mode, reset};
 use crate::error::{Exit, fail};
-use crate::mail::{Notice, compose, write_private_file};
-use crate::output::{self, safe};
+use crate::mail::{Notice, compose};
+use crate::output::{self, Staged, safe};
 use crate::{qr, secret, totp};
 
 pub const ACTION: &str = "enroll";
 /// Prompted codes a person may get wrong before the run stops (the key stays pending).
 const PROMPT_TRIES: usize = 3;
 
-#[derive(Serialize)]
-struct JsonOut<'a> {
-    username: &'a str,
-    status: &'a str,
-    qr_files: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    otpauth_uri: Option<&'a str>,
-}
+/// Fields that `verify --enroll` adds to the one JSON object it prints.
+pub type JsonExtra = serde_json::Map<String, serde_json::Value>;
 
 pub fn run(ctx: &Ctx, args: &EnrollArgs) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
     match &args.code {
         Some(code) => confirm(ctx, &mut db, &user, code),
-        None => begin(ctx, &mut db, &user, &args.qr),
+        None => begin(ctx, &mut db, &user, &args.qr, JsonExtra::new()),
     }
 }
 
+/// Check the outputs asked for can show a new key (before anything changes); returns
+/// whether the QR code goes to the terminal.
+pub fn check_outputs(qr_args: &QrArgs) -> Result<bool> {
+    let to_terminal = qr_args.qr_terminal
+        || (std::io::stdout().is_terminal()
+            && qr_args.qr_png.is_none()
+            && qr_args.qr_svg.is_none());
+    if !to_terminal && qr_args.qr_png.is_none() && qr_args.qr_svg.is_none() && !qr_args.show_secret
+    {
+        return Err(
+            fail(Exit::Usage, "nothing would show the new key to the user")
+                .hint("pass --qr-png FILE, --qr-svg FILE, --qr-terminal or --show-secret")
+                .into(),
+        );
+    }
+    for path in [&qr_args.qr_png, &qr_args.qr_svg].into_iter().flatten() {
+        if path.exists() && !qr_args.force {
+            return Err(already_exists(path));
+        }
+    }
+    Ok(to_terminal)
+}
+
+fn already_exists(path: &Path) -> anyhow::Error {
+    fail(Exit::Usage, format!("{} already exists", path.display()))
+        .hint("choose another file, or pass --force to overwrite it")
+        .into()
+}
+
+/// Write a QR file in full under a temporary name (mode 0600); nothing changes if this fails.
+fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
+    Staged::new(path, bytes).with_context(|| format!("could not write {}", path.display()))
+}
+
 /// Make, store and show a new pending key; in a terminal, prompt for the first code.
-pub fn begin(ctx: &Ctx, db: &mut Db, user: &User, qr_args: &QrArgs) -> Result<()> {
+pub fn begin(
+    ctx: &Ctx,
+    db: &mut Db,
+    user: &User,
+    qr_args: &QrArgs,
+    extra: JsonExtra,
+) -> Result<()> {
     if user.status == Status::Enabled && !qr_args.force {
         return Err(fail(
             Exit::Usage,
@@ -65,17 +96,14 @@ pub fn begin(ctx: &Ctx, db: &mut Db, user: &User, qr_args: &QrArgs) -> Result<()
     let issuer = ctx.config.issuer(&db.app_settings()?)?;
     let key = secret::new_totp_key()?;
     let uri = totp::otpauth_uri(&issuer, &user.email, &key);
-    // Render before storing anything: a rendering failure changes nothing.
-    let png = qr_args
-        .qr_png
-        .as_ref()
-        .map(|_| qr::png(&uri, qr_args.qr_size))
-        .transpose()?;
-    let svg = qr_args
-        .qr_svg
-        .as_ref()
-        .map(|_| qr::svg(&uri, qr_args.qr_size))
-        .transpose()?;
+    // Render and write the files under temporary names first: a failure changes nothing.
+    let mut staged = Vec::new();
+    if let Some(path) = &qr_args.qr_png {
+        staged.push(stage(path, &qr::png(&uri, qr_args.qr_size)?)?);
+    }
+    if let Some(path) = &qr_args.qr_svg {
+        staged.push(stage(path, qr::svg(&uri, qr_args.qr_size)?.as_bytes())?);
+    }
     let term = to_terminal.then(|| qr::terminal(&uri)).transpose()?;
 
     let replaced = user.status == Status::Enabled;
@@ -101,60 +129,62 @@ pub fn begin(ctx: &Ctx, db: &mut Db, user: &User, qr_args: &QrArgs) -> Result<()
         })?;
         tx.commit()?;
     }
-
     let mut files = Vec::new();
-    if let (Some(path), Some(bytes)) = (&qr_args.qr_png, &png) {
-        write_qr(path, bytes, qr_args.force)?;
-        files.push(path.display().to_string());
-    }
-    if let (Some(path), Some(text)) = (&qr_args.qr_svg, &svg) {
-        write_qr(path, text.as_bytes(), qr_args.force)?;
+    for (file, path) in staged
+        .into_iter()
+        .zip([&qr_args.qr_png, &qr_args.qr_svg].into_iter().flatten())
+    {
+        file.persist(qr_args.force).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                already_exists(path)
+            } else {
+                anyhow::Error::new(e).context(format!("could not write {}", path.display()))
+            }
+        })?;
         files.push(path.display().to_string());
     }
 
-    let confirm_cmd = format!("twofactl enroll {} --code CODE", shell_word(&user.username));
-    if ctx.json() {
-        if let Some(t) = &term {
-            eprint!("{t}");
-        }
-        let mut out = output::stdout();
-        serde_json::to_writer(
-            &mut out,
-            &JsonOut {
-                username: &user.username,
-                status: "pending",
-                qr_files: files.clone(),
-                secret: qr_args.show_secret.then_some(key.as_str()),
-                otpauth_uri: qr_args.show_secret.then_some(uri.as_str()),
-            },
-        )?;
-        out.write_all(b"\n")?;
-        out.flush()?;
+    // The QR code and secrets: to stdout in text mode, to stderr beside JSON.
+    let mut human: Box<dyn Write> = if ctx.json() {
+        Box::new(std::io::stderr())
     } else {
-        let mut out = output::stdout();
-        if let Some(t) = &term {
-            writeln!(
-                out,
-                "Scan this with Google Authenticator or Microsoft Authenticator:"
-            )?;
-            write!(out, "{t}")?;
-        }
-        if qr_args.show_secret {
-            writeln!(out, "Key (for manual entry): {}", totp::grouped(&key))?;
-            writeln!(out, "URI: {uri}")?;
-        }
-        out.flush()?;
-        for f in &files {
-            ctx.info(format_args!(
-                "QR code written to {f} (mode 0600; delete it once scanned)"
-            ));
-        }
+        Box::new(output::stdout())
+    };
+    if let Some(t) = &term {
+        writeln!(
+            human,
+            "Scan this with Google Authenticator or Microsoft Authenticator:"
+        )?;
+        write!(human, "{t}")?;
+    }
+    if qr_args.show_secret && !ctx.json() {
+        writeln!(human, "Key (for manual entry): {}", totp::grouped(&key))?;
+        writeln!(human, "URI: {uri}")?;
+    }
+    human.flush()?;
+    drop(human);
+    for f in &files {
+        ctx.info(format_args!(
+            "QR code written to {f} (mode 0600; delete it once scanned)"
+        ));
     }
 
+    let mut object = extra;
+    object.insert("username".into(), user.username.clone().into());
+    object.insert("qr_files".into(), files.clone().into());
+    if qr_args.show_secret {
+        object.insert("secret".into(), key.clone().into());
+        object.insert("otpauth_uri".into(), uri.clone().into());
+    }
     if !ctx.prompt.interactive() {
+        if ctx.json() {
+            object.insert("status".into(), "pending".into());
+            print_json(&object)?;
+        }
         ctx.info(format_args!(
-            "The new key for {} is pending. Once the app shows a code, confirm it with:\n  {confirm_cmd}",
-            safe(&user.username)
+            "The new key for {} is pending. Once the app shows a code, confirm it with:\n  twofactl enroll {} --code CODE",
+            safe(&user.username),
+            shell_word(&user.username)
         ));
         return Ok(());
     }
@@ -162,82 +192,76 @@ pub fn begin(ctx: &Ctx, db: &mut Db, user: &User, qr_args: &QrArgs) -> Result<()
         let code = ctx
             .prompt
             .text("Code shown by the authenticator app", "--code")?;
-        let fresh = users::by_id(&db.conn, &db.names, user.id)?.ok_or_else(|| {
-            fail(
-                Exit::NotFound,
-                format!("{} was deleted", safe(&user.username)),
-            )
-        })?;
-        match confirm(ctx, db, &fresh, &code) {
-            Err(e)
-                if attempt < PROMPT_TRIES
-                    && e.chain().any(|c| {
-                        c.downcast_ref::<crate::error::Failure>()
-                            .is_some_and(|f| f.code == Exit::Rejected)
-                    }) =>
-            {
+        match confirm_code(ctx, db, user, &code) {
+            Ok(done) => {
+                print_confirmed(ctx, user, &done, object)?;
+                return done.delivery.into_result("notification");
+            }
+            Err(e) if attempt < PROMPT_TRIES && is_rejected(&e) => {
                 eprintln!("twofactl: {e:#}; try again with the next code");
             }
-            other => return other,
+            Err(e) => return Err(e),
         }
     }
     Ok(())
 }
 
-/// Check the outputs asked for can show a new key (before anything changes); returns
-/// whether the QR code goes to the terminal.
-pub fn check_outputs(qr_args: &QrArgs) -> Result<bool> {
-    let to_terminal = qr_args.qr_terminal
-        || (std::io::stdout().is_terminal()
-            && qr_args.qr_png.is_none()
-            && qr_args.qr_svg.is_none());
-    if !to_terminal && qr_args.qr_png.is_none() && qr_args.qr_svg.is_none() && !qr_args.show_secret
-    {
-        return Err(
-            fail(Exit::Usage, "nothing would show the new key to the user")
-                .hint("pass --qr-png FILE, --qr-svg FILE, --qr-terminal or --show-secret")
-                .into(),
-        );
-    }
-    for path in [&qr_args.qr_png, &qr_args.qr_svg].into_iter().flatten() {
-        if path.exists() && !qr_args.force {
-            return Err(
-                fail(Exit::Usage, format!("{} already exists", path.display()))
-                    .hint("choose another file, or pass --force to overwrite it")
-                    .into(),
-            );
-        }
-    }
-    Ok(to_terminal)
+/// Confirm the pending key with `code`, report it, and exit 6 if the notification failed.
+pub fn confirm(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<()> {
+    let done = confirm_code(ctx, db, user, code)?;
+    print_confirmed(ctx, user, &done, JsonExtra::new())?;
+    done.delivery.into_result("notification")
 }
 
-fn write_qr(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?
-        .to_string_lossy()
-        .into_owned();
-    if force && path.exists() {
-        std::fs::remove_file(path)
-            .with_context(|| format!("could not replace {}", path.display()))?;
-    }
-    write_private_file(&dir, &name, bytes).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            fail(Exit::Usage, format!("{} already exists", path.display()))
-                .hint("pass --force to overwrite it")
-                .into()
-        } else {
-            anyhow::Error::new(e).context(format!("could not write {}", path.display()))
-        }
+fn is_rejected(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::error::Failure>()
+            .is_some_and(|f| f.code == Exit::Rejected)
     })
 }
 
+fn print_json(object: &JsonExtra) -> Result<()> {
+    let mut out = output::stdout();
+    serde_json::to_writer(&mut out, object)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// A confirmed key: whether the user's notification went out.
+pub struct Confirmed {
+    pub delivery: Delivery,
+}
+
+fn print_confirmed(ctx: &Ctx, user: &User, done: &Confirmed, mut object: JsonExtra) -> Result<()> {
+    let notified = done.delivery.failed.is_empty()
+        && object
+            .get("notified")
+            .is_none_or(|n| n.as_bool() == Some(true));
+    if ctx.json() {
+        object.insert("username".into(), user.username.clone().into());
+        object.insert("status".into(), "enabled".into());
+        object.insert("notified".into(), notified.into());
+        print_json(&object)
+    } else {
+        let mut out = output::stdout();
+        writeln!(
+            out,
+            "Code accepted: the new authenticator of {} is active{}.",
+            safe(&user.username),
+            if notified {
+                "; the user was notified by e-mail"
+            } else {
+                ""
+            }
+        )?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
 /// Confirm the user's pending key with a code from the app.
-pub fn confirm(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<()> {
+pub fn confirm_code(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<Confirmed> {
     let again = format!("twofactl enroll {}", shell_word(&user.username));
     let mail = ctx.config.mail(&db.app_settings()?)?;
     let policy = ctx.config.reset_policy();
@@ -329,30 +353,5 @@ pub fn confirm(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<()> {
     )?;
     tx.commit()?;
     let delivery = deliver(&mut db.conn, &mail, Scope::Range(id, id), ctx.now)?;
-    let notified = delivery.failed.is_empty();
-    let mut out = output::stdout();
-    if ctx.json() {
-        serde_json::to_writer(
-            &mut out,
-            &serde_json::json!({
-                "username": user.username,
-                "status": "enabled",
-                "notified": notified,
-            }),
-        )?;
-        out.write_all(b"\n")?;
-    } else {
-        writeln!(
-            out,
-            "Code accepted: the new authenticator of {} is active{}.",
-            safe(&user.username),
-            if notified {
-                "; the user was notified by e-mail"
-            } else {
-                ""
-            }
-        )?;
-    }
-    out.flush()?;
-    delivery.into_result("notification")
+    Ok(Confirmed { delivery })
 }

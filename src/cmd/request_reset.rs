@@ -172,8 +172,24 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
     // 5. Make the code usable, or leave it unusable and uncounted.
     let tx = db::write(&mut db.conn)?;
     match &sent {
+        Ok(()) if !reset::open(&tx, request_id)? => {
+            audit(
+                &tx,
+                "replaced",
+                Some("a newer request voided this one while its e-mail was sent"),
+            )?;
+            tx.commit()?;
+            return Err(fail(
+                Exit::Rejected,
+                format!(
+                    "a newer request for {} replaced this one while its e-mail was being sent",
+                    safe(&user.username)
+                ),
+            )
+            .hint("only the code from the newest e-mail works")
+            .into());
+        }
         Ok(()) => {
-            reset::set_state(&tx, request_id, "open", ctx.now)?;
             audit(
                 &tx,
                 "code_sent",
@@ -185,7 +201,10 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
             )?;
         }
         Err(e) => {
-            reset::set_state(&tx, request_id, "undelivered", ctx.now)?;
+            // Only a request still being sent becomes undelivered (a newer one may have voided it).
+            if reset::request_state(&tx, request_id)?.as_deref() == Some("sending") {
+                reset::set_state(&tx, request_id, "undelivered", ctx.now)?;
+            }
             audit(&tx, "mail_failed", Some(&e.message))?;
         }
     }

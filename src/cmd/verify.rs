@@ -184,7 +184,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
         ctx.now,
     )?;
     let notified = delivery.failed.is_empty();
-    if ctx.json() {
+    if ctx.json() && args.enroll {
+        // One JSON object for the run: enrolment prints it, with these fields added.
+    } else if ctx.json() {
         let mut out = output::stdout();
         serde_json::to_writer(
             &mut out,
@@ -221,7 +223,11 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
                 format!("{} was deleted", safe(&user.username)),
             )
         })?;
-        super::enroll::begin(ctx, &mut db, &fresh, &args.qr)?;
+        let mut extra = super::enroll::JsonExtra::new();
+        extra.insert("outcome".into(), "reset".into());
+        extra.insert("sessions_revoked".into(), sessions.into());
+        extra.insert("notified".into(), notified.into());
+        super::enroll::begin(ctx, &mut db, &fresh, &args.qr, extra)?;
     }
     delivery.into_result("notification")
 }

@@ -44,12 +44,13 @@ pub fn clear_password_failures(conn: &Connection, user_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Requests that count against the hourly allowance (delivered ones) since `since`:
-/// (count, time of the oldest).
+/// Requests that count against the hourly allowance since `since`: (count, time of the
+/// oldest). Undelivered ones do not count; ones still being sent do, so that runs in
+/// parallel cannot exceed the allowance.
 pub fn requests_since(conn: &Connection, user_id: i64, since: i64) -> Result<(u32, Option<i64>)> {
     Ok(conn.query_row(
         "SELECT count(*), min(created) FROM twofactl_reset_requests
-         WHERE user_id = ?1 AND created > ?2 AND state NOT IN ('sending', 'undelivered')",
+         WHERE user_id = ?1 AND created > ?2 AND state <> 'undelivered'",
         params![user_id, since],
         |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
     )?)
@@ -79,6 +80,15 @@ pub fn create(
         params![user_id, now, expires, code_hash],
         |r| r.get(0),
     )?)
+}
+
+/// Make a request that is still `sending` usable; false when a newer request voided it
+/// while its e-mail was on the way.
+pub fn open(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE twofactl_reset_requests SET state = 'open' WHERE id = ?1 AND state = 'sending'",
+        [id],
+    )? == 1)
 }
 
 /// Move a request to `state` (`closed` is set for final states).
@@ -145,4 +155,15 @@ pub fn clear_totp_failures(conn: &Connection, user_id: i64) -> Result<()> {
         [user_id],
     )?;
     Ok(())
+}
+
+/// The state of one request, if it exists.
+pub fn request_state(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT state FROM twofactl_reset_requests WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

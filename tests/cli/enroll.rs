@@ -8,6 +8,7 @@ use std::process::Command as StdCommand;
 use std::time::Duration;
 
 use rusqlite::Connection;
+use serde_json::Value;
 
 use crate::self_service::{now, request_code, sandbox_with_mail};
 use crate::support::*;
@@ -825,6 +826,34 @@ fn an_existing_qr_file_is_kept_without_force_and_replaced_with_it() {
 }
 
 #[test]
+fn a_qr_file_that_cannot_be_written_changes_nothing() {
+    let (sb, _server) = sandbox_with_mail(USERS, "");
+    // The parent of the QR file is a regular file, so the file cannot be made (even by root).
+    sb.write("blocker", "not a directory");
+    let png = sb.path("blocker/bob.png");
+    let before = sb.hash();
+    let run = sb.run([
+        "enroll",
+        "bob",
+        "--force",
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    assert_ne!(run.status.code(), Some(0), "{}", run.err());
+    assert_eq!(
+        sb.totp("bob"),
+        (Some(secret_of("bob")), 1),
+        "bob's working authenticator was replaced by a key nobody was shown"
+    );
+    sb.assert_unchanged(&before);
+    assert!(
+        !run.err().contains("already exists"),
+        "the error claims the file exists: {}",
+        run.err()
+    );
+}
+
+#[test]
 fn the_svg_is_well_formed_and_holds_the_same_symbol_as_the_png() {
     let (sb, _server) = sandbox_with_mail(USERS, "");
     let png = sb.path("dave.png");
@@ -1153,6 +1182,34 @@ fn verify_with_enroll_goes_straight_into_enrolment() {
     assert!(subjects[0].contains("verification code"), "{subjects:?}");
     assert!(subjects[1].contains("was reset"), "{subjects:?}");
     assert!(subjects[2].contains("new authenticator"), "{subjects:?}");
+}
+
+#[test]
+fn verify_with_enroll_prints_one_json_object() {
+    let (sb, server) = sandbox_with_mail(USERS, "");
+    let code = request_code(&sb, &server, "bob");
+    let png = sb.path("bob.png");
+    let run = sb.run([
+        "--format",
+        "json",
+        "verify",
+        "bob",
+        &code,
+        "--enroll",
+        "--qr-png",
+        png.to_str().unwrap(),
+    ]);
+    run.ok();
+    assert_eq!(sb.totp("bob").1, 0, "a new pending key");
+    // DESIGN.md: "JSON: a single object for single-user commands".
+    let value: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout of verify --enroll --format json is not one JSON value ({e}):\n{}",
+            run.out()
+        )
+    });
+    assert_eq!(value["username"], "bob", "{value}");
+    run.never_shows(&key_of(&sb, "bob"));
 }
 
 // ---- The sandbox -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 //! password may appear in any output, audit row or anywhere in the database file.
 
 use std::io::Write;
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -135,6 +136,27 @@ pub fn unix_of(rfc3339: &str) -> i64 {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
+}
+
+/// Unix seconds to `2026-11-27T22:31:07Z`.
+pub fn rfc3339_of(unix: i64) -> String {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Every RFC 3339 UTC time in `text`.
@@ -297,6 +319,21 @@ fn request_reset_then_verify_clears_the_2fa_end_to_end() {
         "subject {subject:?}"
     );
     let code = code_in(&messages[0]);
+    let text = messages[0].text().unwrap();
+    let expiry = &rfc3339_of(times[0]);
+    let human = format!("{} {} UTC", &expiry[..10], &expiry[11..16]);
+    assert!(
+        text.contains(&human),
+        "the code message lacks its expiry {human}:\n{text}"
+    );
+    assert!(
+        text.contains("Fixture App"),
+        "the application's name:\n{text}"
+    );
+    assert!(
+        text.contains("administrator"),
+        "\"not you?\" advice:\n{text}"
+    );
 
     // Nothing about the 2FA changed yet; the request is open and list-users shows it.
     sb.assert_untouched(&USERS[0]);
@@ -528,7 +565,13 @@ fn an_unreadable_password_hash_is_a_clear_error_not_a_wrong_password() {
     let (sb, server) = sandbox_with_mail(USERS, "");
     for stored in [
         "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
-        "$pbkdf2-sha256$29000$N2bMeS8lpJSSMibEOGdMiQ$Ld0Kj8Nz1r9uJ1bY1lwVY5n3Kx5B1Hk1h0Q5E4UQkqY",
+        // PHC strings of other algorithms.
+        "$pbkdf2-sha256$i=29000$N2bMeS8lpJSSMibEOGdMiQ$Ld0Kj8Nz1r9uJ1bY1lwVY5n3Kx5B1Hk1h0Q5E4UQkqY",
+        "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        // Argon2 with parameters no implementation accepts (m below 8 KiB per lane), and
+        // an unknown version.
+        "$argon2id$v=19$m=1,t=2,p=1$c2FsdHNhbHQ$vE4wzyrVVwgKvTdZfjJOL3SLVF6rh3laJbuhOaPQD78",
+        "$argon2id$v=42$m=4096,t=2,p=1$c2FsdHNhbHQ$vE4wzyrVVwgKvTdZfjJOL3SLVF6rh3laJbuhOaPQD78",
         "plain text password",
     ] {
         sb.conn()
@@ -614,6 +657,31 @@ fn wrong_passwords_lock_request_reset_until_the_lockout_ends() {
     sb.assert_cleared("alice");
 }
 
+#[test]
+fn password_stdin_takes_one_line_verbatim() {
+    let (sb, server) = sandbox_with_mail(USERS, "[reset]\nmax_requests_per_hour = 10\n");
+    let run_with = |stdin: &str| {
+        let mut cmd = sb.cmd();
+        cmd.arg("--db")
+            .arg(&sb.db)
+            .args(["request-reset", "alice", "--password-stdin"])
+            .write_stdin(stdin.to_owned());
+        Run::of(&mut cmd)
+    };
+    // Without a line end, with CRLF, and only the first line.
+    run_with(PASSWORD).ok();
+    run_with(&format!("{PASSWORD}\r\n")).ok();
+    run_with(&format!("{PASSWORD}\nsomething else\n")).ok();
+    assert_eq!(server.messages().len(), 3);
+    // Spaces belong to the password: nothing is trimmed.
+    run_with(&format!("{PASSWORD} \n")).code(3);
+    run_with(&format!(" {PASSWORD}\n")).code(3);
+    // Nothing on stdin.
+    run_with("").code(2).stderr_contains("stdin");
+    run_with("\n").code(2);
+    assert_eq!(server.messages().len(), 3);
+}
+
 // ---- Codes ------------------------------------------------------------------------------------
 
 #[test]
@@ -687,6 +755,11 @@ fn an_expired_code_is_rejected() {
             [now() - 1],
         )
         .unwrap();
+    assert_eq!(
+        reset_open_until(&sb, "alice"),
+        Value::Null,
+        "an expired request is not open"
+    );
     let run = sb.run(["verify", "alice", &code]);
     run.code(3).stderr_contains("expired").never_shows(&code);
     assert_eq!(request_states(&sb, "alice"), ["expired"]);
@@ -740,6 +813,95 @@ fn verify_without_a_request_is_rejected() {
         .code(3)
         .one_error_line();
     sb.assert_untouched(&USERS[0]);
+}
+
+/// A TCP relay to the SMTP server on `port` that holds each connection for `delay` before
+/// passing it through: a slow mail server, which keeps each `request-reset` a while between
+/// storing its code and learning that the e-mail went out. Its threads end with the test
+/// binary.
+fn slow_relay(port: u16, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return;
+                };
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                let back = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(Shutdown::Write);
+                });
+                let (mut from_client, mut to_server) = (client, server);
+                let _ = std::io::copy(&mut from_client, &mut to_server);
+                let _ = to_server.shutdown(Shutdown::Write);
+                let _ = back.join();
+            });
+        }
+    });
+    relay_port
+}
+
+#[test]
+fn concurrent_requests_respect_the_hourly_cap() {
+    let (sb, server) = sandbox_with_mail(USERS, "");
+    let relay = slow_relay(server.port, Duration::from_millis(500));
+    sb.write_config(&mail_config(relay, "[reset]\nmax_requests_per_hour = 1\n"));
+    // Three rounds of six runs at once, one round per user.
+    let mut seen = Vec::new();
+    for user in ["alice", "bob", "dave"] {
+        let mut children: Vec<_> = (0..6)
+            .map(|_| {
+                sb.std_cmd()
+                    .arg("--db")
+                    .arg(&sb.db)
+                    .args(["request-reset", user, "--password-stdin"])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        // Let every run reach the point where it reads the password, then release them all.
+        std::thread::sleep(Duration::from_millis(300));
+        for child in &mut children {
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        }
+        let mut codes: Vec<Option<i32>> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap().status.code())
+            .collect();
+        codes.sort();
+        let address = format!("{user}@example.com");
+        let mails = server
+            .messages()
+            .iter()
+            .filter(|m| m.rcpt_to == [address.clone()])
+            .count();
+        let states = request_states(&sb, user);
+        seen.push((user, codes, mails, states));
+    }
+    let expected: Vec<_> = seen
+        .iter()
+        .map(|(user, _, _, _)| {
+            (
+                *user,
+                vec![Some(0), Some(5), Some(5), Some(5), Some(5), Some(5)],
+                1,
+                vec!["open".to_owned()],
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen, expected,
+        "max_requests_per_hour = 1 and six request-reset runs at once: (user, exit codes, \
+         codes e-mailed, request states)"
+    );
 }
 
 // ---- Bad input ----------------------------------------------------------------------------
