@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::outbox::{Delivery, deliver as outbox_deliver};
-use super::{Ctx, os_user, shell_word};
+use super::{Ctx, shell_word};
 use crate::cli::AdminResetArgs;
 use crate::db::audit::{self, Record};
 use crate::db::outbox::{self, Scope};
@@ -144,7 +144,6 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
 
     // The change itself: resolve again under the write lock, so that what is checked is
     // what is changed, then apply everything in one transaction.
-    let os_user = os_user();
     let tx = db::write(&mut db.conn)?;
     let targets = resolve(&tx, &db.names, &names)?;
     check(&targets, args)?;
@@ -200,7 +199,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
             };
             log.write(&Record {
                 time: ctx.now,
-                os_user: &os_user,
+                os_user: &ctx.os_user,
                 actor: actor.as_deref(),
                 action: ACTION,
                 user_id: Some(u.id),

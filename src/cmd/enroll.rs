@@ -9,9 +9,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::outbox::{Delivery, deliver};
-use super::{Ctx, find_user, os_user, shell_word};
+use super::{Ctx, find_user, shell_word};
 use crate::cli::{EnrollArgs, QrArgs, Status};
-use crate::db::audit::{self, Record};
 use crate::db::outbox::{self, Scope};
 use crate::db::users::{self, User};
 use crate::db::{self, Db, Mode, reset};
@@ -111,22 +110,18 @@ pub fn begin(
         let tx = db::write(&mut db.conn)?;
         users::set_pending_key(&tx, &db.names, user.id, &key)?;
         reset::clear_totp_failures(&tx, user.id)?;
-        audit::Writer::new(&tx)?.write(&Record {
-            time: ctx.now,
-            os_user: &os_user(),
-            actor: None,
-            action: ACTION,
-            user_id: Some(user.id),
-            username: &user.username,
-            reason: None,
-            outcome: "key_created",
-            detail: Some(if replaced {
+        ctx.audit(
+            &tx,
+            ACTION,
+            user,
+            "key_created",
+            Some(if replaced {
                 "new key pending confirmation; replaced an active authenticator (--force)"
             } else {
                 "new key pending confirmation"
             }),
-            changed: true,
-        })?;
+            true,
+        )?;
         tx.commit()?;
     }
     let mut files = Vec::new();
@@ -265,7 +260,6 @@ pub fn confirm_code(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<C
     let again = format!("twofactl enroll {}", shell_word(&user.username));
     let mail = ctx.config.mail(&db.app_settings()?)?;
     let policy = ctx.config.reset_policy();
-    let os_user = os_user();
     let tx = db::write(&mut db.conn)?;
     let current = users::by_id(&tx, &db.names, user.id)?.ok_or_else(|| {
         fail(
@@ -313,18 +307,7 @@ pub fn confirm_code(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<C
     let key = users::totp_key(&tx, &db.names, user.id)?.unwrap_or_default();
     let now = u64::try_from(ctx.now).unwrap_or(0);
     let log = |outcome: &str, detail: Option<&str>, changed: bool| {
-        audit::Writer::new(&tx)?.write(&Record {
-            time: ctx.now,
-            os_user: &os_user,
-            actor: None,
-            action: ACTION,
-            user_id: Some(user.id),
-            username: &user.username,
-            reason: None,
-            outcome,
-            detail,
-            changed,
-        })
+        ctx.audit(&tx, ACTION, user, outcome, detail, changed)
     };
     if totp::check(&key, code, now)?.is_none() {
         reset::record_totp_failure(&tx, user.id, ctx.now)?;

@@ -33,6 +33,8 @@ pub struct Ctx {
     pub config: Config,
     /// Unix seconds, read once per run.
     pub now: i64,
+    /// The OS user, for audit rows.
+    pub os_user: String,
 }
 
 impl Ctx {
@@ -45,6 +47,7 @@ impl Ctx {
             prompt: Prompter::new(global.no_input),
             config,
             now: crate::output::now(),
+            os_user: os_user(),
         }
     }
 
@@ -58,7 +61,32 @@ impl Ctx {
             prompt: Prompter::new(true),
             config,
             now: self.now,
+            os_user: self.os_user.clone(),
         }
+    }
+
+    /// One audit row about `user` (self-service and enrolment events: no actor, no reason).
+    pub fn audit(
+        &self,
+        conn: &rusqlite::Connection,
+        action: &str,
+        user: &User,
+        outcome: &str,
+        detail: Option<&str>,
+        changed: bool,
+    ) -> Result<()> {
+        crate::db::audit::Writer::new(conn)?.write(&crate::db::audit::Record {
+            time: self.now,
+            os_user: &self.os_user,
+            actor: None,
+            action,
+            user_id: Some(user.id),
+            username: &user.username,
+            reason: None,
+            outcome,
+            detail,
+            changed,
+        })
     }
 
     /// A message for people, on stderr (silenced by `--quiet`).
@@ -89,7 +117,7 @@ impl Ctx {
 }
 
 /// The OS user for audit rows: the login name, and who ran sudo when it was sudo.
-pub fn os_user() -> String {
+fn os_user() -> String {
     let user = whoami::username().unwrap_or_else(|_| "unknown".to_owned());
     match std::env::var("SUDO_USER") {
         Ok(s) if !s.is_empty() && s != user => format!("{user} (sudo by {s})"),

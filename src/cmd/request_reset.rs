@@ -16,10 +16,9 @@ use anyhow::Result;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{Ctx, find_user, os_user};
+use super::{Ctx, find_user};
 use crate::cli::RequestResetArgs;
 use crate::config::ResetPolicy;
-use crate::db::audit::{self, Record};
 use crate::db::users::{self, User};
 use crate::db::{self, Mode, reset};
 use crate::error::{Exit, fail};
@@ -70,20 +69,8 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
             "--password-stdin",
         )?
     };
-    let os_user = os_user();
     let audit = |conn: &Connection, outcome: &str, detail: Option<&str>| {
-        audit::Writer::new(conn)?.write(&Record {
-            time: ctx.now,
-            os_user: &os_user,
-            actor: None,
-            action: ACTION,
-            user_id: Some(user.id),
-            username: &user.username,
-            reason: None,
-            outcome,
-            detail,
-            changed: false,
-        })
+        ctx.audit(conn, ACTION, &user, outcome, detail, false)
     };
 
     // 1. Limits, before spending time on the password.

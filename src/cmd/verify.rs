@@ -10,9 +10,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::outbox::{Delivery, deliver};
-use super::{Ctx, find_user, os_user, plural, shell_word};
+use super::{Ctx, find_user, plural, shell_word};
 use crate::cli::VerifyArgs;
-use crate::db::audit::{self, Record};
 use crate::db::outbox::{self, Scope};
 use crate::db::users::Resetter;
 use crate::db::{self, Mode, reset};
@@ -55,7 +54,6 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     if args.enroll {
         super::enroll::check_outputs(&args.qr)?;
     }
-    let os_user = os_user();
     let json_fail = |outcome: &str, left: Option<u32>| -> Result<()> {
         if ctx.json() {
             let mut out = output::stdout();
@@ -77,18 +75,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
 
     let tx = db::write(&mut db.conn)?;
     let log = |outcome: &str, detail: Option<&str>, changed: bool| {
-        audit::Writer::new(&tx)?.write(&Record {
-            time: ctx.now,
-            os_user: &os_user,
-            actor: None,
-            action: ACTION,
-            user_id: Some(user.id),
-            username: &user.username,
-            reason: None,
-            outcome,
-            detail,
-            changed,
-        })
+        ctx.audit(&tx, ACTION, &user, outcome, detail, changed)
     };
     let again = format!("twofactl request-reset {}", shell_word(&user.username));
     let Some(req) = reset::latest(&tx, user.id)? else {
