@@ -1237,3 +1237,62 @@ fn doctor_send_test_delivers_exactly_one_message() {
     );
     assert!(msg.date().is_some() && msg.message_id().is_some());
 }
+
+// ---- The sendmail transport ------------------------------------------------------------------
+
+/// `transport = "sendmail"` runs the configured command with the envelope on its command line
+/// and the message on stdin; a command that fails leaves the message in the outbox.
+#[test]
+fn the_sendmail_transport_pipes_each_message_to_the_command() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let spool = sb.path("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    // A stand-in for /usr/sbin/sendmail with its interface: envelope in argv, message on stdin.
+    let script = sb.write(
+        "sendmail",
+        format!(
+            "#!/bin/sh\nn=$(ls {spool} | grep -c args)\nprintf '%s\\n' \"$@\" > {spool}/$n.args\ncat > {spool}/$n.eml\n",
+            spool = spool.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.write_config(&format!(
+        "[mail]\ntransport = \"sendmail\"\nsendmail_command = \"{}\"\nfrom = \"{FROM_NAME} <{FROM_ADDR}>\"\n",
+        script.display()
+    ));
+    let run = notify_reset(&sb, &[], &THREE[..2]);
+    run.ok();
+    let (notified, _) = notified(&run);
+    assert!(notified.values().all(|n| *n), "{notified:?}");
+    for n in 0..2 {
+        let args = std::fs::read_to_string(spool.join(format!("{n}.args"))).unwrap();
+        let eml = std::fs::read_to_string(spool.join(format!("{n}.eml"))).unwrap();
+        assert!(
+            args.lines().any(|a| a == FROM_ADDR),
+            "envelope sender missing: {args}"
+        );
+        let to = THREE[..2]
+            .iter()
+            .map(|u| email_of(u))
+            .find(|e| args.lines().any(|a| a.eq_ignore_ascii_case(e)))
+            .unwrap_or_else(|| panic!("no recipient in {args}"));
+        assert!(eml.contains("Subject: "), "{eml}");
+        assert!(
+            eml.to_ascii_lowercase()
+                .contains(&format!("to: {}", to.to_ascii_lowercase())),
+            "{eml}"
+        );
+    }
+
+    // A command that fails: exit 6, the reset stands, the message waits in the outbox.
+    sb.write_config(&format!(
+        "[mail]\ntransport = \"sendmail\"\nsendmail_command = \"/bin/false\"\nfrom = \"{FROM_NAME} <{FROM_ADDR}>\"\n"
+    ));
+    let run = notify_reset(&sb, &["-q"], &THREE[2..]);
+    run.code(6).one_error_line().stderr_contains("/bin/false");
+    sb.assert_cleared(THREE[2]);
+    let pending = sb.run(["outbox", "list", "--format", "json"]);
+    pending.ok();
+    assert_eq!(pending.json_lines().len(), 1, "{}", pending.out());
+}
