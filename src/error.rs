@@ -84,7 +84,7 @@ fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
         if let Some(f) = cause.downcast_ref::<Failure>() {
             return (f.code, f.hint.as_deref());
         }
-        // Output errors arrive bare or wrapped by the JSON and CSV writers.
+        // Output errors arrive bare or wrapped by the JSON writer.
         let io_kind = cause
             .downcast_ref::<io::Error>()
             .map(io::Error::kind)
@@ -92,13 +92,7 @@ fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
                 cause
                     .downcast_ref::<serde_json::Error>()
                     .and_then(serde_json::Error::io_error_kind)
-            })
-            .or_else(
-                || match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
-                    Some(csv::ErrorKind::Io(e)) => Some(e.kind()),
-                    _ => None,
-                },
-            );
+            });
         match io_kind {
             Some(io::ErrorKind::BrokenPipe) => return (Exit::Ok, None),
             Some(io::ErrorKind::Interrupted) => return (Exit::Interrupted, None),

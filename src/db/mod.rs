@@ -118,8 +118,11 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
             anyhow::Error::new(e).context(format!("could not read database {}", path.display()))
         );
     }
-    // A larger page cache for this connection only; it changes nothing in the file.
-    conn.pragma_update(None, "cache_size", -65536)?;
+    // Writers get a larger page cache (this connection only; nothing changes in the file) so a
+    // bulk run does not re-read pages; readers stream with the default, so memory stays flat.
+    if mode == Mode::ReadWrite {
+        conn.pragma_update(None, "cache_size", -65536)?;
+    }
     if mode == Mode::ReadWrite && conn.is_readonly("main")? {
         return Err(fail(
             Exit::Failure,

@@ -40,6 +40,16 @@ fn text<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, str>> {
     })
 }
 
+/// A text column's bytes as stored, borrowed from the statement.
+fn bytes<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, [u8]>> {
+    Ok(match row.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => Cow::Borrowed(b),
+        ValueRef::Null => Cow::Borrowed(b""),
+        ValueRef::Integer(i) => Cow::Owned(i.to_string().into_bytes()),
+        ValueRef::Real(f) => Cow::Owned(f.to_string().into_bytes()),
+    })
+}
+
 fn truthy(row: &Row<'_>, i: usize) -> rusqlite::Result<bool> {
     Ok(match row.get_ref(i)? {
         ValueRef::Null => false,
@@ -172,12 +182,24 @@ pub struct Filter<'a> {
 #[derive(Debug)]
 pub struct ListRow<'a> {
     pub id: i64,
-    pub username: Cow<'a, str>,
-    pub email: Cow<'a, str>,
+    /// As stored; `ListRow::text` makes it UTF-8 for output.
+    pub username: Cow<'a, [u8]>,
+    pub email: Cow<'a, [u8]>,
     pub is_admin: bool,
     pub status: Status,
     pub reset_open_until: Option<i64>,
     pub last_2fa_change: Option<i64>,
+}
+
+impl ListRow<'_> {
+    /// A column's bytes as text (invalid UTF-8 replaced).
+    pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+        // from_utf8 is the fast check; the lossy conversion only runs on bad bytes.
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(bytes),
+        }
+    }
 }
 
 /// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
@@ -192,19 +214,6 @@ pub fn for_each<F>(
 where
     F: FnMut(&ListRow<'_>) -> Result<()>,
 {
-    let open_until = if own_version >= 3 {
-        "(SELECT max(r.expires) FROM twofactl_reset_requests r
-          WHERE r.user_id = u.{id} AND r.state = 'open' AND r.expires > :now)"
-            .replace("{id}", &n.id)
-    } else {
-        "NULL".to_owned()
-    };
-    let last_change = if own_version >= 1 {
-        "(SELECT max(a.time) FROM twofactl_audit a WHERE a.user_id = u.{id} AND a.changed = 1)"
-            .replace("{id}", &n.id)
-    } else {
-        "NULL".to_owned()
-    };
     let mut conds = Vec::new();
     match f.status {
         Some(Status::Enabled) => conds.push(format!(
@@ -240,7 +249,7 @@ where
         ""
     };
     let sql = format!(
-        "SELECT u.{id}, u.{username}, u.{email}, u.{is_admin}, u.{secret} IS NOT NULL, u.{enabled}, {last_change}, {open_until}
+        "SELECT u.{id}, u.{username}, u.{email}, u.{is_admin}, u.{secret} IS NOT NULL, u.{enabled}
          FROM {users} u {where_} ORDER BY u.{id} {limit}",
         id = n.id,
         username = n.username,
@@ -255,27 +264,85 @@ where
         let i = stmt.parameter_index(":pattern")?.expect("bound in the SQL");
         stmt.raw_bind_parameter(i, p)?;
     }
-    if let Some(i) = stmt.parameter_index(":now")? {
-        stmt.raw_bind_parameter(i, now)?;
-    }
     if let Some(l) = f.limit {
         let i = stmt.parameter_index(":limit")?.expect("bound in the SQL");
         stmt.raw_bind_parameter(i, i64::try_from(l).unwrap_or(i64::MAX))?;
     }
+    // twofactl's per-user facts come from two more cursors in user-id order, merged with the
+    // users as they stream: one pass over each index instead of two lookups per user.
+    let mut changes_stmt = (own_version >= 1)
+        .then(|| {
+            conn.prepare(
+                "SELECT user_id, max(time) FROM twofactl_audit WHERE changed = 1
+                 GROUP BY user_id ORDER BY user_id",
+            )
+        })
+        .transpose()?;
+    let mut open_stmt = (own_version >= 3)
+        .then(|| {
+            conn.prepare(
+                "SELECT user_id, max(expires) FROM twofactl_reset_requests
+                 WHERE state = 'open' AND expires > ?1 GROUP BY user_id ORDER BY user_id",
+            )
+        })
+        .transpose()?;
+    let mut changes = Merge::new(changes_stmt.as_mut().map(|s| s.query([])).transpose()?)?;
+    let mut open = Merge::new(open_stmt.as_mut().map(|s| s.query([now])).transpose()?)?;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
         let r = ListRow {
-            id: row.get(0)?,
-            username: text(row, 1)?,
-            email: text(row, 2)?,
+            id,
+            username: bytes(row, 1)?,
+            email: bytes(row, 2)?,
             is_admin: truthy(row, 3)?,
             status: status(truthy(row, 4)?, truthy(row, 5)?),
-            reset_open_until: row.get(7)?,
-            last_2fa_change: row.get(6)?,
+            reset_open_until: open.value_for(id)?,
+            last_2fa_change: changes.value_for(id)?,
         };
         each(&r)?;
     }
     Ok(())
+}
+
+/// A cursor of (user id, value) rows in ascending id order, read alongside the users.
+struct Merge<'s> {
+    rows: Option<rusqlite::Rows<'s>>,
+    current: Option<(i64, i64)>,
+}
+
+impl<'s> Merge<'s> {
+    fn new(rows: Option<rusqlite::Rows<'s>>) -> Result<Self> {
+        let mut m = Merge {
+            rows,
+            current: None,
+        };
+        m.advance()?;
+        Ok(m)
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        self.current = match &mut self.rows {
+            Some(rows) => match rows.next()? {
+                Some(r) => Some((r.get(0)?, r.get(1)?)),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// The value for user `id`; ids must be asked for in ascending order.
+    fn value_for(&mut self, id: i64) -> Result<Option<i64>> {
+        while let Some((uid, value)) = self.current {
+            match uid.cmp(&id) {
+                std::cmp::Ordering::Less => self.advance()?,
+                std::cmp::Ordering::Equal => return Ok(Some(value)),
+                std::cmp::Ordering::Greater => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// How many users the application has.
