@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark twofactl side by side with the sqlite3 CLI, on this machine, in one run.
 #
-# Usage: bench/run.sh [--users N] [--reset N] [--runs K] [--no-build] [--sqlite-only]
+# Usage: bench/run.sh [--users N] [--reset N] [--runs K] [--no-build] [--bin PATH] [--sqlite-only]
 #
 #   --users N      users in the generated database          (default 1000000)
 #   --reset N      users reset by the admin-reset benchmark  (default 100000)
 #   --runs K       timed runs per command, median reported   (default 5)
 #   --no-build     do not run `cargo build --release`; use the existing binary
+#   --bin PATH     benchmark this twofactl binary instead (implies --no-build)
 #   --sqlite-only  skip twofactl entirely (tests the generator and the sqlite3 half)
 #
 # What it does (see DESIGN.md, "Performance"):
@@ -40,6 +41,7 @@ RESET=100000
 RUNS=5
 BUILD=1
 TWOFACTL=1
+BIN_ARG=
 
 need_int() {
     if ! [[ $2 =~ ^[0-9]+$ ]] || (( 10#$2 < $3 )); then die "$1 needs an integer >= $3, got '$2'"; fi
@@ -54,6 +56,7 @@ while (( $# )); do
         --runs) (( $# >= 2 )) || die "--runs needs a value"; RUNS=$2; shift 2 ;;
         --runs=*) RUNS=${1#*=}; shift ;;
         --no-build) BUILD=0; shift ;;
+        --bin) (( $# >= 2 )) || die "--bin needs a value"; BIN_ARG=$2; BUILD=0; shift 2 ;;
         --sqlite-only) TWOFACTL=0; BUILD=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
@@ -76,6 +79,7 @@ BENCH_DIR=$ROOT/bench
 SCHEMA=$ROOT/schema/app-schema.sql
 SHARED_SCHEMA=/work/shared/app-schema.sql
 BIN=$ROOT/target/release/twofactl
+if [[ -n $BIN_ARG ]]; then BIN=$(cd "$(dirname "$BIN_ARG")" && pwd)/$(basename "$BIN_ARG"); fi
 RESULTS=$BENCH_DIR/results.md
 
 if [[ ! -f $SCHEMA ]]; then
@@ -95,7 +99,9 @@ trap 'exit 143' TERM
 while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^TWOFACTL_' || true)
 export XDG_CONFIG_HOME=$TMP/xdg
 mkdir -p "$XDG_CONFIG_HOME"
-[[ -e /etc/twofactl/config.toml ]] && say "warning: /etc/twofactl/config.toml exists and may affect twofactl"
+# An empty config file, so that a host's /etc/twofactl/config.toml plays no part.
+: >"$TMP/config.toml"
+export TWOFACTL_CONFIG=$TMP/config.toml
 
 # ---------------------------------------------------------------- build
 
@@ -211,6 +217,9 @@ ratio() {
 fmt_raw() { tr ' ' '\n' <<<"$1" | awk NF | awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $1 / 1000 }'; }
 
 SQL_LIST="SELECT id, username, email, is_admin, CASE WHEN totp_secret IS NULL THEN 'disabled' WHEN totp_enabled THEN 'enabled' ELSE 'pending' END AS status FROM users"
+# The same plus list-users' other two columns, read from twofactl's own tables (used once
+# twofactl has written them): the last 2FA change and an open reset request.
+SQL_LIST_FULL="SELECT u.id, u.username, u.email, u.is_admin, CASE WHEN u.totp_secret IS NULL THEN 'disabled' WHEN u.totp_enabled THEN 'enabled' ELSE 'pending' END AS status, (SELECT max(r.expires) FROM twofactl_reset_requests r WHERE r.user_id = u.id AND r.state = 'open' AND r.expires > CAST(strftime('%s', 'now') AS INTEGER)) AS reset_open_until, (SELECT max(a.time) FROM twofactl_audit a WHERE a.user_id = u.id AND a.changed = 1) AS last_2fa_change FROM users u ORDER BY u.id"
 
 # check_lines FILE EXPECTED... : FILE has one of the expected line counts.
 check_lines() {
@@ -221,9 +230,10 @@ check_lines() {
     die "sanity check: $file has $got lines, expected one of: $*"
 }
 
-# bench_list KEY DB N FORMAT: K interleaved runs of twofactl list-users vs sqlite3.
+# bench_list KEY DB N FORMAT [SQL]: K interleaved runs of twofactl list-users vs sqlite3
+# (running SQL, by default SQL_LIST).
 bench_list() {
-    local key=$1 db=$2 n=$3 fmt=$4 i sq_mode
+    local key=$1 db=$2 n=$3 fmt=$4 sql=${5:-$SQL_LIST} i sq_mode
     case $fmt in
         csv) sq_mode=(-csv -header) ;;
         json) sq_mode=(-json) ;;
@@ -234,7 +244,7 @@ bench_list() {
         run_timed /dev/null "$TMP/warm.out" " 0 " "$BIN" --db "$db" list-users --format "$fmt"
         if [[ $fmt == csv ]]; then check_lines "$TMP/warm.out" "$n" $((n + 1)); else check_lines "$TMP/warm.out" "$n"; fi
     fi
-    run_timed /dev/null "$TMP/warm.out" " 0 " sqlite3 "${sq_mode[@]}" "$db" "$SQL_LIST"
+    run_timed /dev/null "$TMP/warm.out" " 0 " sqlite3 "${sq_mode[@]}" "$db" "$sql"
     if [[ $fmt == csv ]]; then check_lines "$TMP/warm.out" $((n + 1)); fi
     rm -f -- "$TMP/warm.out"
     local tf_last=
@@ -244,7 +254,7 @@ bench_list() {
             record "$key:tf"
             tf_last=$T_US
         fi
-        run_timed /dev/null /dev/null " 0 " sqlite3 "${sq_mode[@]}" "$db" "$SQL_LIST"
+        run_timed /dev/null /dev/null " 0 " sqlite3 "${sq_mode[@]}" "$db" "$sql"
         record "$key:sq"
         say "  $key run $i/$RUNS: twofactl $(fmt_ms "$tf_last") sqlite3 $(fmt_ms "$T_US")"
     done
@@ -346,16 +356,21 @@ done
 if (( TWOFACTL )); then
     # Phase hint: the same command as a dry run (resolves the users, writes nothing).
     say "admin-reset --dry-run, $RESET users, $RUNS runs"
+    fresh_work
     for (( i = 1; i <= RUNS; i++ )); do
-        tf_reset "$PRISTINE" --dry-run
+        tf_reset "$WORK" --dry-run
         record "dry:tf"
     done
+    [[ $(sqlite3 "$WORK" "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'twofactl%'") == 0 ]] ||
+        die "sanity check: admin-reset --dry-run changed the database"
     # list-users again, on a database that now holds $RESET audit rows (twofactl's
     # last_2fa_change column reads them).
     AUDITED=$TMP/audited.db
     fresh_work; tf_reset "$WORK"; mv -- "$WORK" "$AUDITED"
     say "list-users csv after admin-reset, $USERS users, $RUNS runs"
-    bench_list "csvaudit" "$AUDITED" "$USERS" csv
+    sqlite3 "$AUDITED" "$SQL_LIST_FULL LIMIT 1" >/dev/null ||
+        die "twofactl's tables are not as this benchmark expects (twofactl_audit.user_id/time/changed, twofactl_reset_requests.user_id/state/expires)"
+    bench_list "csvaudit" "$AUDITED" "$USERS" csv "$SQL_LIST_FULL"
     rm -f -- "$AUDITED"
 fi
 rm -f -- "$WORK" "$LISTDB"
@@ -405,7 +420,7 @@ report() {
     row "admin-reset --from-file ($RESET users)" reset
     if (( TWOFACTL )); then
         row "admin-reset --dry-run ($RESET users; no sqlite3 equivalent)" dry
-        row "list-users --format csv ($USERS users, $RESET audit rows)" csvaudit
+        row "list-users --format csv ($USERS users, $RESET audit rows; sqlite3 with all 7 columns)" csvaudit
     fi
     echo
     echo "Memory of list-users --format csv by user count (should stay flat):"
@@ -437,6 +452,13 @@ report() {
     echo "  \`sqlite3 WORK < updates.sql\` (BEGIN; $RESET UPDATE ... WHERE username = '...'; COMMIT;)."
     echo "  The reset users are the first $RESET non-admins ($HAD_2FA of them had 2FA set). Every run"
     echo "  starts from a fresh, synced copy of the pristine database (copy not timed)."
+    if (( TWOFACTL )); then
+        echo "- admin-reset --dry-run: the same twofactl command with \`--dry-run\` (resolves the users,"
+        echo "  writes nothing); a hint of how the real run splits between resolving and writing."
+        echo "- list-users with audit rows: on a copy after one admin-reset of the $RESET users, so that"
+        echo "  twofactl's last_2fa_change / reset_open_until columns have data; here sqlite3 runs the"
+        echo "  same 7-column query (two correlated subqueries per user) for a like-for-like comparison."
+    fi
     for s in "${NOTES[@]}"; do echo "- $s"; done
     echo
     echo "Raw wall times, ms (CPU user+sys, s):"

@@ -106,7 +106,11 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     };
 
     if args.dry_run || !ctx.yes {
-        let targets = resolve(&db.conn, &db.names, &names)?;
+        // One read transaction for all the lookups: a consistent snapshot, and one shared lock
+        // instead of a lock and journal check per user.
+        let snapshot = db.conn.unchecked_transaction()?;
+        let targets = resolve(&snapshot, &db.names, &names)?;
+        snapshot.finish()?;
         check(&targets, args)?;
         if args.dry_run {
             let done = targets
