@@ -54,8 +54,9 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Write `bytes` to a temporary file in `path`'s directory.
-    pub fn new(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    /// Write `bytes` to a temporary file in `path`'s directory; `durable`: flush it to disk
+    /// before it can be named (for files that record a delivery).
+    pub fn new(path: &Path, bytes: &[u8], durable: bool) -> io::Result<Staged> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -69,7 +70,9 @@ impl Staged {
         }
         let mut file = builder.tempfile_in(dir)?;
         file.write_all(bytes)?;
-        file.as_file().sync_all()?;
+        if durable {
+            file.as_file().sync_all()?;
+        }
         Ok(Staged {
             file,
             path: path.to_owned(),
@@ -87,10 +90,11 @@ impl Staged {
     }
 }
 
-/// Write `bytes` to `dir/name` atomically with mode 0600, never over an existing file.
+/// Write `bytes` to `dir/name` atomically and durably with mode 0600, never over an
+/// existing file.
 pub fn write_private_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    Staged::new(&dir.join(name), bytes)?.persist(false)
+    Staged::new(&dir.join(name), bytes, true)?.persist(false)
 }
 
 /// How many rows decide the column widths.

@@ -3,7 +3,6 @@
 //! scans on dark and light terminal themes alike.
 
 use anyhow::{Context, Result};
-use image::{ImageFormat, Luma};
 use qrcode::render::{svg, unicode};
 use qrcode::{EcLevel, QrCode};
 
@@ -16,20 +15,44 @@ fn code(uri: &str) -> Result<QrCode> {
         .context("the URI does not fit in a QR code")
 }
 
-/// PNG bytes, `module_px` pixels per module.
+/// PNG bytes, `module_px` pixels per module: a 1-bit greyscale image (black on white, no
+/// transparency) drawn straight from the modules, which is small and quick to encode.
 pub fn png(uri: &str, module_px: u32) -> Result<Vec<u8>> {
-    let image = code(uri)?
-        .render::<Luma<u8>>()
-        .quiet_zone(true)
-        .module_dimensions(module_px, module_px)
-        .dark_color(Luma([0]))
-        .light_color(Luma([255]))
-        .build();
-    let mut out = std::io::Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, ImageFormat::Png)
-        .context("could not encode the PNG")?;
-    Ok(out.into_inner())
+    const QUIET: usize = 4;
+    let code = code(uri)?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let px = usize::try_from(module_px).context("module size")?;
+    let side = (modules + 2 * QUIET) * px;
+    let row_bytes = side.div_ceil(8);
+    let mut data = vec![0xFF_u8; row_bytes * side];
+    for y in 0..modules {
+        for x in 0..modules {
+            if colors[y * modules + x] != qrcode::Color::Dark {
+                continue;
+            }
+            for dy in 0..px {
+                let row = &mut data[((y + QUIET) * px + dy) * row_bytes..][..row_bytes];
+                for dx in 0..px {
+                    let col = (x + QUIET) * px + dx;
+                    row[col / 8] &= !(0x80 >> (col % 8));
+                }
+            }
+        }
+    }
+    let side = u32::try_from(side).context("QR image too large")?;
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::One);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().context("could not encode the PNG")?;
+        writer
+            .write_image_data(&data)
+            .context("could not encode the PNG")?;
+    }
+    Ok(out)
 }
 
 /// An SVG document, `module_px` units per module.
@@ -68,6 +91,12 @@ mod tests {
     fn png_decodes_back_to_the_uri() {
         let bytes = png(URI, 4).unwrap();
         let img = image::load_from_memory(&bytes).unwrap().to_luma8();
+        // Quiet zone: the first 4 modules (16 px) of every edge are white.
+        assert!(
+            (0..16).all(|i| img.get_pixel(i, i)[0] == 255
+                && img.get_pixel(img.width() - 1 - i, i)[0] == 255)
+        );
+        assert!(img.pixels().all(|p| p[0] == 0 || p[0] == 255));
         let mut prepared = rqrr::PreparedImage::prepare(img);
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);

@@ -66,7 +66,9 @@ fn already_exists(path: &Path) -> anyhow::Error {
 
 /// Write a QR file in full under a temporary name (mode 0600); nothing changes if this fails.
 fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
-    Staged::new(path, bytes).with_context(|| format!("could not write {}", path.display()))
+    // Not flushed to disk: the rename makes it appear whole, and after a power cut the user
+    // would simply run enroll again (the key is pending until confirmed).
+    Staged::new(path, bytes, false).with_context(|| format!("could not write {}", path.display()))
 }
 
 /// Make, store and show a new pending key; in a terminal, prompt for the first code.
