@@ -258,10 +258,11 @@ FS=$(df -P -T "$TMP" 2>/dev/null | awk 'NR==2{print $2}')
     echo "Notes:"
     echo
     echo "- fsync: one twofactl enroll calls fsync/fdatasync $FSYNC_TF times (SQLite's rollback"
-    echo "  journal and database for the transaction that stores the pending key and the audit"
-    echo "  row, and the PNG before its atomic rename); qrencode calls it $FSYNC_QE times (strace -f -c)."
+    echo "  journal, its directory and the database, for the transaction that stores the pending"
+    echo "  key and the audit row; the PNG is renamed into place unflushed); qrencode calls it"
+    echo "  $FSYNC_QE times (strace -f -c)."
     echo "  The tmpfs rows show the same work without the cost of those flushes."
-    echo "- twofactl writes an 8-bit greyscale PNG; qrencode a 1-bit palette PNG (hence the sizes)."
+    echo "- twofactl writes a 1-bit greyscale PNG, qrencode a 1-bit palette PNG; qrencode compresses harder (hence the sizes)."
     echo "- Both pick segment modes per key (the base32 key can go in alphanumeric mode), so a"
     echo "  key can need one version more or less; the version counts above show the mix."
     echo
