@@ -669,49 +669,7 @@ mod tests {
         parse_table(text.parse().unwrap(), &[PathBuf::from("t.toml")])
     }
 
-    const DESIGN_EXAMPLE: &str = r#"
-[database]
-path = "/var/lib/app/app.db"
-busy_timeout = "5s"
-
-[schema]
-users_table = "users"
-id = "id"
-username = "username"
-email = "email"
-password_hash = "password_hash"
-is_admin = "is_admin"
-totp_secret = "totp_secret"
-totp_enabled = "totp_enabled"
-sessions_table = "sessions"
-sessions_user_id = "user_id"
-settings_table = "settings"
-
-[mail]
-transport = "smtp"
-from = "CYMETRICX <no-reply@example.com>"
-file_dir = "outbox"
-sendmail_command = "/usr/sbin/sendmail"
-
-[smtp]
-host = "mail.example.com"
-port = 587
-security = "starttls"
-username = "twofactl"
-password_file = "/etc/twofactl/smtp-password"
-ca_file = "/etc/twofactl/ca.pem"
-timeout = "10s"
-
-[reset]
-code_ttl = "10m"
-max_attempts = 5
-max_requests_per_hour = 3
-max_password_failures = 5
-lockout = "15m"
-
-[totp]
-issuer = "CYMETRICX"
-"#;
+    const DESIGN_EXAMPLE: &str = include_str!("../tests/fixtures/design-example.toml");
 
     #[test]
     fn design_example_parses() {

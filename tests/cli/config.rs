@@ -259,51 +259,7 @@ fn a_hostile_identifier_is_exit_8() {
 #[test]
 fn the_design_example_config_parses() {
     let sb = Sandbox::new();
-    sb.write_config(
-        r#"
-[database]
-path = "/var/lib/app/app.db"
-busy_timeout = "5s"
-
-[schema]
-users_table = "users"
-id = "id"
-username = "username"
-email = "email"
-password_hash = "password_hash"
-is_admin = "is_admin"
-totp_secret = "totp_secret"
-totp_enabled = "totp_enabled"
-sessions_table = "sessions"
-sessions_user_id = "user_id"
-settings_table = "settings"
-
-[mail]
-transport = "smtp"
-from = "CYMETRICX <no-reply@example.com>"
-file_dir = "outbox"
-sendmail_command = "/usr/sbin/sendmail"
-
-[smtp]
-host = "mail.example.com"
-port = 587
-security = "starttls"
-username = "twofactl"
-password_file = "/etc/twofactl/smtp-password"
-ca_file = "/etc/twofactl/ca.pem"
-timeout = "10s"
-
-[reset]
-code_ttl = "10m"
-max_attempts = 5
-max_requests_per_hour = 3
-max_password_failures = 5
-lockout = "15m"
-
-[totp]
-issuer = "CYMETRICX"
-"#,
-    );
+    sb.write_config(include_str!("../fixtures/design-example.toml"));
     // --db overrides the example's path.
     let run = sb.run(["list-users", "--format", "json"]);
     run.ok();
