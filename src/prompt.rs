@@ -105,3 +105,25 @@ pub fn read_stdin_line(what: &str) -> Result<String> {
     }
     Ok(line.to_owned())
 }
+
+/// What Ctrl-C must undo before the process exits: the terminal's settings as they were at
+/// start-up (a hidden password prompt turns echo off and restores it only when the line ends).
+/// Returns a function that puts them back; it does nothing when stdin is not a terminal.
+pub fn terminal_restorer() -> impl Fn() + Send + 'static {
+    let stdin = std::io::stdin();
+    let saved = if stdin.is_terminal() {
+        nix::sys::termios::tcgetattr(&stdin).ok()
+    } else {
+        None
+    };
+    move || {
+        if let Some(t) = &saved {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                t,
+            );
+        }
+        let _ = Term::stderr().show_cursor();
+    }
+}
