@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::outbox::{Delivery, deliver as outbox_deliver};
-use super::{Ctx, shell_word};
+use super::{Ctx, ambiguous_email, shell_word};
 use crate::cli::AdminResetArgs;
 use crate::db::audit::{self, Record};
 use crate::db::outbox::{self, Scope};
@@ -409,14 +409,7 @@ fn resolve(conn: &Connection, names: &Names, given: &[String]) -> Result<Vec<Tar
                 given: name.clone(),
                 user: None,
             }),
-            Lookup::Ambiguous => {
-                return Err(fail(
-                    Exit::Usage,
-                    format!("{} is the e-mail address of several users", safe(name)),
-                )
-                .hint("name those users by username")
-                .into());
-            }
+            Lookup::Ambiguous => return Err(ambiguous_email(name)),
         }
     }
     Ok(targets)
@@ -509,7 +502,7 @@ fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result
             Outcome::AlreadyClear => summary.already_clear += 1,
         }
         if ctx.json() {
-            serde_json::to_writer(
+            output::json_line(
                 &mut out,
                 &Line {
                     username: &d.name,
@@ -520,7 +513,6 @@ fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result
                         .is_some_and(|id| !delivery.failed.contains_key(&id)),
                 },
             )?;
-            out.write_all(b"\n")?;
         } else {
             let what = match d.outcome {
                 Outcome::Reset => "reset",
@@ -537,8 +529,7 @@ fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result
         }
     }
     if ctx.json() {
-        serde_json::to_writer(&mut out, &SummaryLine { summary: &summary })?;
-        out.write_all(b"\n")?;
+        output::json_line(&mut out, &SummaryLine { summary: &summary })?;
     }
     out.flush()?;
     let verb = if dry_run { "would reset" } else { "reset" };

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
     };
     if ctx.json() {
         audit::for_each(&db.conn, &filter, |r| {
-            serde_json::to_writer(
+            output::json_line(
                 &mut out,
                 &JsonRow {
                     time: rfc3339(r.time),
@@ -58,7 +58,6 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
                     detail: r.detail.as_deref(),
                 },
             )?;
-            out.write_all(b"\n")?;
             Ok(())
         })?;
         out.flush()?;

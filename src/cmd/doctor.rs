@@ -184,11 +184,10 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
     let mut out = output::stdout();
     let ok = r.first_failure.is_none();
     if ctx.json() {
-        serde_json::to_writer(
+        output::json_line(
             &mut out,
             &serde_json::json!({ "ok": ok, "checks": r.checks }),
         )?;
-        out.write_all(b"\n")?;
     } else {
         let width = r.checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
         for c in &r.checks {

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::outbox::{Delivery, deliver};
-use super::{Ctx, find_user, shell_word};
+use super::{Ctx, find_user, refresh_user, shell_word};
 use crate::cli::{EnrollArgs, QrArgs, Status};
 use crate::db::outbox::{self, Scope};
 use crate::db::users::{self, User};
@@ -219,8 +219,7 @@ fn is_rejected(e: &anyhow::Error) -> bool {
 
 fn print_json(object: &JsonExtra) -> Result<()> {
     let mut out = output::stdout();
-    serde_json::to_writer(&mut out, object)?;
-    out.write_all(b"\n")?;
+    output::json_line(&mut out, object)?;
     out.flush()?;
     Ok(())
 }
@@ -263,12 +262,7 @@ pub fn confirm_code(ctx: &Ctx, db: &mut Db, user: &User, code: &str) -> Result<C
     let mail = ctx.config.mail(&db.app_settings()?)?;
     let policy = ctx.config.reset_policy();
     let tx = db::write(&mut db.conn)?;
-    let current = users::by_id(&tx, &db.names, user.id)?.ok_or_else(|| {
-        fail(
-            Exit::NotFound,
-            format!("{} was deleted", safe(&user.username)),
-        )
-    })?;
+    let current = refresh_user(&tx, &db.names, user)?;
     match current.status {
         Status::Pending => {}
         Status::Enabled => {

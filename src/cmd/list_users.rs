@@ -83,8 +83,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
                     reset_open_until: opt_time(r.reset_open_until),
                     last_2fa_change: opt_time(r.last_2fa_change),
                 };
-                serde_json::to_writer(&mut out, &row)?;
-                out.write_all(b"\n")?;
+                output::json_line(&mut out, &row)?;
                 Ok(())
             })?;
             out.flush()?;

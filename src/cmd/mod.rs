@@ -134,12 +134,38 @@ pub fn find_user(db: &Db, name: &str) -> Result<User> {
                 .hint(format!("twofactl list-users --match {}", shell_word(name)))
                 .into(),
         ),
-        Lookup::Ambiguous => Err(fail(
-            Exit::Usage,
-            format!("{} is the e-mail address of several users", safe(name)),
+        Lookup::Ambiguous => Err(ambiguous_email(name)),
+    }
+}
+
+/// An e-mail address that names several users cannot pick one (exit 2).
+pub fn ambiguous_email(name: &str) -> anyhow::Error {
+    fail(
+        Exit::Usage,
+        format!("{} is the e-mail address of several users", safe(name)),
+    )
+    .hint("name the user by username")
+    .into()
+}
+
+/// Read `user` again (inside a transaction, to act on its current state): exit 4 if it
+/// was deleted meanwhile.
+pub fn refresh_user(conn: &rusqlite::Connection, names: &db::Names, user: &User) -> Result<User> {
+    db::users::by_id(conn, names, user.id)?.ok_or_else(|| {
+        fail(
+            Exit::NotFound,
+            format!("{} was deleted", safe(&user.username)),
         )
-        .hint("name the user by username")
-        .into()),
+        .into()
+    })
+}
+
+/// "1 try", "3 tries".
+pub fn tries(n: u32) -> String {
+    if n == 1 {
+        "1 try".to_owned()
+    } else {
+        format!("{n} tries")
     }
 }
 

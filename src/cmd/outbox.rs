@@ -120,7 +120,7 @@ fn list(ctx: &Ctx) -> Result<()> {
     let mut out = output::stdout();
     if ctx.json() {
         outbox::for_each_unsent(&db.conn, |u| {
-            serde_json::to_writer(
+            output::json_line(
                 &mut out,
                 &JsonUnsent {
                     id: u.id,
@@ -134,7 +134,6 @@ fn list(ctx: &Ctx) -> Result<()> {
                     last_error: u.last_error.as_deref(),
                 },
             )?;
-            out.write_all(b"\n")?;
             Ok(())
         })?;
         out.flush()?;
@@ -192,7 +191,7 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
     let (_, interrupted) = outbox::counts(&db.conn)?;
     if ctx.json() {
         let mut out = output::stdout();
-        serde_json::to_writer(
+        output::json_line(
             &mut out,
             &serde_json::json!({
                 "sent": delivery.sent,
@@ -200,7 +199,6 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
                 "interrupted": interrupted,
             }),
         )?;
-        out.write_all(b"\n")?;
         out.flush()?;
     }
     ctx.info(format_args!(

@@ -16,13 +16,13 @@ use anyhow::Result;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{Ctx, find_user};
+use super::{Ctx, find_user, tries};
 use crate::cli::RequestResetArgs;
 use crate::config::ResetPolicy;
 use crate::db::users::{self, User};
 use crate::db::{self, Mode, reset};
 use crate::error::{Exit, fail};
-use crate::mail::{Mailer, Notice, compose, mask};
+use crate::mail::{Mailer, Notice, address, compose, mask};
 use crate::output::{self, rfc3339, safe};
 use crate::prompt::read_stdin_line;
 use crate::secret::{self, PasswordCheck};
@@ -44,21 +44,13 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
     let mail = ctx.config.mail(&db.app_settings()?)?;
     let policy = ctx.config.reset_policy();
     // The recipient must be mailable before anything is counted.
-    let probe = compose(
-        &mail,
-        &user.username,
-        &user.email,
-        &Notice::SelfReset,
-        ctx.now,
-    )
-    .map_err(|e| {
+    address(&user.email).map_err(|e| {
         fail(
             Exit::Mail,
             format!("cannot e-mail {}: {e}", safe(&user.username)),
         )
         .hint("fix the user's e-mail address in the application, or use twofactl admin-reset")
     })?;
-    drop(probe);
     let password = if let Some(p) = password {
         p
     } else if args.password_stdin {
@@ -122,9 +114,9 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
                     )
                 } else {
                     format!(
-                        "wrong password for {} ({left} {} left before a lock-out)",
+                        "wrong password for {} ({} left before a lock-out)",
                         safe(&user.username),
-                        if left == 1 { "try" } else { "tries" }
+                        tries(left)
                     )
                 };
                 return Err(fail(Exit::Rejected, msg).into());
@@ -205,7 +197,7 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
     let masked = mask(&user.email);
     if ctx.json() {
         let mut out = output::stdout();
-        serde_json::to_writer(
+        output::json_line(
             &mut out,
             &JsonOut {
                 username: &user.username,
@@ -214,7 +206,6 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs, password: Option<String>) -> Resu
                 expires: rfc3339(expires),
             },
         )?;
-        out.write_all(b"\n")?;
         out.flush()?;
     } else {
         let mut out = output::stdout();

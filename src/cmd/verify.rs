@@ -10,7 +10,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::outbox::{Delivery, deliver};
-use super::{Ctx, find_user, plural, shell_word};
+use super::{Ctx, find_user, plural, refresh_user, shell_word, tries};
 use crate::cli::VerifyArgs;
 use crate::db::outbox::{self, Scope};
 use crate::db::users::Resetter;
@@ -54,21 +54,29 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     if args.enroll {
         super::enroll::check_outputs(&args.qr)?;
     }
+    // The one JSON object of a run, whatever its outcome.
+    let json_out = |outcome: &str,
+                    attempts_left: Option<u32>,
+                    sessions_revoked: u64,
+                    notified: bool|
+     -> Result<()> {
+        let mut out = output::stdout();
+        output::json_line(
+            &mut out,
+            &JsonOut {
+                username: &user.username,
+                outcome,
+                attempts_left,
+                sessions_revoked,
+                notified,
+            },
+        )?;
+        out.flush()?;
+        Ok(())
+    };
     let json_fail = |outcome: &str, left: Option<u32>| -> Result<()> {
         if ctx.json() {
-            let mut out = output::stdout();
-            serde_json::to_writer(
-                &mut out,
-                &JsonOut {
-                    username: &user.username,
-                    outcome,
-                    attempts_left: left,
-                    sessions_revoked: 0,
-                    notified: false,
-                },
-            )?;
-            out.write_all(b"\n")?;
-            out.flush()?;
+            json_out(outcome, left, 0, false)?;
         }
         Ok(())
     };
@@ -135,14 +143,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
         log("wrong_code", None, false)?;
         tx.commit()?;
         json_fail("wrong_code", Some(left))?;
-        return Err(fail(
-            Exit::Rejected,
-            format!(
-                "wrong code; {left} {} left",
-                if left == 1 { "try" } else { "tries" }
-            ),
-        )
-        .into());
+        return Err(fail(Exit::Rejected, format!("wrong code; {} left", tries(left))).into());
     }
 
     // The right code: spend it and clear the 2FA, all in this transaction.
@@ -174,19 +175,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     if ctx.json() && args.enroll {
         // One JSON object for the run: enrolment prints it, with these fields added.
     } else if ctx.json() {
-        let mut out = output::stdout();
-        serde_json::to_writer(
-            &mut out,
-            &JsonOut {
-                username: &user.username,
-                outcome: "reset",
-                attempts_left: None,
-                sessions_revoked: sessions,
-                notified,
-            },
-        )?;
-        out.write_all(b"\n")?;
-        out.flush()?;
+        json_out("reset", None, sessions, notified)?;
     } else {
         let mut out = output::stdout();
         writeln!(
@@ -204,12 +193,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     }
     if args.enroll {
         // Enrolment first: a notification that failed is reported at the end.
-        let fresh = crate::db::users::by_id(&db.conn, &db.names, user.id)?.ok_or_else(|| {
-            fail(
-                Exit::NotFound,
-                format!("{} was deleted", safe(&user.username)),
-            )
-        })?;
+        let fresh = refresh_user(&db.conn, &db.names, &user)?;
         let mut extra = super::enroll::JsonExtra::new();
         extra.insert("outcome".into(), "reset".into());
         extra.insert("sessions_revoked".into(), sessions.into());

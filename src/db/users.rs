@@ -94,24 +94,29 @@ pub enum Lookup {
 
 /// Resolves names to users with prepared statements, for runs of any size.
 pub struct Resolver<'c> {
+    conn: &'c Connection,
     by_name: rusqlite::Statement<'c>,
-    by_email: rusqlite::Statement<'c>,
+    /// Prepared on the first name that needs it (most runs name users by username).
+    by_email: Option<rusqlite::Statement<'c>>,
+    email_sql: String,
 }
 
 impl<'c> Resolver<'c> {
     pub fn new(conn: &'c Connection, n: &Names) -> Result<Self> {
         let cols = user_columns(n);
         Ok(Resolver {
+            conn,
             by_name: conn.prepare(&format!(
                 "SELECT {cols} FROM {users} WHERE {username} = ?1",
                 users = n.users,
                 username = n.username
             ))?,
-            by_email: conn.prepare(&format!(
+            by_email: None,
+            email_sql: format!(
                 "SELECT {cols} FROM {users} WHERE {email} = ?1 COLLATE NOCASE LIMIT 2",
                 users = n.users,
                 email = n.email
-            ))?,
+            ),
         })
     }
 
@@ -123,8 +128,11 @@ impl<'c> Resolver<'c> {
         if !name.contains('@') {
             return Ok(Lookup::Missing);
         }
-        let mut found: Vec<User> = self
-            .by_email
+        let by_email = match &mut self.by_email {
+            Some(s) => s,
+            None => self.by_email.insert(self.conn.prepare(&self.email_sql)?),
+        };
+        let mut found: Vec<User> = by_email
             .query_map([name], user_from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(match found.len() {
