@@ -114,9 +114,14 @@ pub struct VerifyArgs {
     #[arg(value_name = "USER")]
     pub user: String,
 
-    /// The 8-digit code from the e-mail (prompted when absent)
-    #[arg(value_name = "CODE")]
+    /// The 8-digit code from the e-mail (prompted when absent; --code-stdin keeps it out of
+    /// the process list)
+    #[arg(value_name = "CODE", conflicts_with = "code_stdin")]
     pub code: Option<String>,
+
+    /// Read the code from the first line of stdin
+    #[arg(long)]
+    pub code_stdin: bool,
 
     /// Go straight on to enrolling a new authenticator (takes enroll's QR options)
     #[arg(long)]
@@ -133,8 +138,25 @@ pub struct EnrollArgs {
     pub user: String,
 
     /// Confirm the pending key with a code from the authenticator app (no new key is made)
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", conflicts_with = "code_stdin")]
     pub code: Option<String>,
+
+    /// Confirm the pending key with a code read from the first line of stdin
+    #[arg(long)]
+    pub code_stdin: bool,
+
+    /// Why an active authenticator is replaced (needed with --force on a user whose 2FA is
+    /// active; recorded in the audit log; prompted in a terminal)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Allow replacing the active authenticator of an administrator of the application
+    #[arg(long)]
+    pub allow_admin: bool,
+
+    /// The application administrator on whose behalf an active authenticator is replaced
+    #[arg(long, value_name = "NAME", env = "TWOFACTL_ACTOR")]
+    pub actor: Option<String>,
 
     #[command(flatten)]
     pub qr: QrArgs,
@@ -163,7 +185,8 @@ pub struct QrArgs {
     #[arg(long)]
     pub show_secret: bool,
 
-    /// Replace an active authenticator, and overwrite existing QR files
+    /// Replace a pending key or an active authenticator (with --reason), and overwrite
+    /// existing QR files (regular files only)
     #[arg(long)]
     pub force: bool,
 }

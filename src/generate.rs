@@ -49,7 +49,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (5, "rate limited or locked: too many attempts or requests"),
     (
         6,
-        "e-mail could not be delivered (notifications stay in the outbox)",
+        "e-mail could not be delivered; when a change had committed, every committed result is printed and what was not sent waits in the outbox (twofactl outbox send), also after Ctrl-C or a busy database during delivery",
     ),
     (
         7,
@@ -59,7 +59,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         8,
         "configuration or schema error: missing table or column, bad config value",
     ),
-    (130, "interrupted (Ctrl-C); nothing is half-applied"),
+    (
+        130,
+        "interrupted (Ctrl-C) before anything committed: nothing changed (a key made by enroll stays pending)",
+    ),
 ];
 
 /// Example command lines per page ("" is the main page).

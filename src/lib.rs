@@ -9,11 +9,14 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod generate;
+pub mod interrupt;
 pub mod mail;
 pub mod output;
+pub mod process;
 pub mod prompt;
 pub mod qr;
 pub mod secret;
+pub mod service;
 pub mod totp;
 
 pub use cmd::run;

@@ -76,8 +76,9 @@ pub enum Notice<'a> {
     AdminReset { reason: Option<&'a str> },
     /// The user reset their own 2FA with password and e-mailed code.
     SelfReset,
-    /// A new authenticator was confirmed.
-    Enrolled,
+    /// A new authenticator was confirmed; `replaced`: it took the place of an active one
+    /// (whose sessions were ended).
+    Enrolled { replaced: bool },
     /// The verification code for a self-service reset, and when it expires (unix seconds).
     Code { code: &'a str, expires: i64 },
 }
@@ -88,7 +89,7 @@ impl Notice<'_> {
         match self {
             Notice::AdminReset { .. } => "admin-reset",
             Notice::SelfReset => "self-reset",
-            Notice::Enrolled => "enrolled",
+            Notice::Enrolled { .. } => "enrolled",
             Notice::Code { .. } => "verification-code",
         }
     }
@@ -193,14 +194,17 @@ fn content(
                 not_you,
             ],
         ),
-        Notice::Enrolled => (
-            format!("{app}: a new authenticator was added to your account"),
-            vec![
+        Notice::Enrolled { replaced } => {
+            let mut p = vec![
                 format!("Hello {username},"),
                 format!("A new authenticator app was set up for the two-factor authentication (2FA) of your {app} account on {when}. From now on, signing in asks for a code from it."),
-                not_you,
-            ],
-        ),
+            ];
+            if *replaced {
+                p.push("It replaces your previous authenticator, which no longer works for this account, and you have been signed out everywhere.".to_owned());
+            }
+            p.push(not_you);
+            (format!("{app}: a new authenticator was added to your account"), p)
+        }
         Notice::Code { code, expires } => (
             format!("{app}: your verification code"),
             vec![
@@ -300,6 +304,8 @@ pub struct SendError {
     pub message: String,
     /// The connection is unusable (or could not be made): later messages of the run would fail too.
     pub connection: bool,
+    /// The server took the message data but no final reply came: it may have been delivered.
+    pub outcome_unknown: bool,
 }
 
 impl fmt::Display for SendError {
@@ -388,6 +394,7 @@ fn smtp_error(
     SendError {
         message: format!("{server}: {step}: {reason}"),
         connection,
+        outcome_unknown: false,
     }
 }
 
@@ -412,6 +419,7 @@ impl SmtpSession {
                 SendError {
                     message: format!("{server}: {m}"),
                     connection: true,
+                    outcome_unknown: false,
                 }
             })?),
         };
@@ -451,6 +459,7 @@ impl SmtpSession {
                 return Err(SendError {
                     message: m,
                     connection: true,
+                    outcome_unknown: false,
                 });
             }
             conn.starttls(params, &hello).map_err(|e| {
@@ -506,7 +515,11 @@ impl SmtpSession {
         self.conn.command(Data).map_err(|e| fail("DATA", e))?;
         self.conn
             .command(DataBody(&dot_stuff(&msg.bytes)))
-            .map_err(|e| fail("message", e))?;
+            .map_err(|e| SendError {
+                // The data went out; without a reply, nobody knows whether it was delivered.
+                outcome_unknown: e.status().is_none(),
+                ..fail("message", e)
+            })?;
         Ok(())
     }
 
@@ -620,12 +633,14 @@ impl<'a> Mailer<'a> {
             .map_err(|e| SendError {
                 message: format!("sendmail: {e}"),
                 connection: false,
+                outcome_unknown: false,
             })?;
         lettre::SendmailTransport::new_with_command(&self.cfg.sendmail_command)
             .send_raw(&envelope, &msg.bytes)
             .map_err(|e| SendError {
                 message: format!("{}: {}", self.cfg.sendmail_command.display(), chain(&e)),
                 connection: false,
+                outcome_unknown: false,
             })
     }
 
@@ -639,6 +654,7 @@ impl<'a> Mailer<'a> {
             SendError {
                 message: format!("{}: {e}", self.cfg.file_dir.display()),
                 connection: false,
+                outcome_unknown: false,
             }
         })
     }
@@ -726,8 +742,13 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        let (_, paragraphs) = content(&cfg(), "<script>x</script>", &Notice::Enrolled, 0);
-        let html = html_body(&cfg(), &paragraphs, &Notice::Enrolled);
+        let (_, paragraphs) = content(
+            &cfg(),
+            "<script>x</script>",
+            &Notice::Enrolled { replaced: false },
+            0,
+        );
+        let html = html_body(&cfg(), &paragraphs, &Notice::Enrolled { replaced: false });
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
     }

@@ -5,13 +5,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // Ctrl-C: exit 130 at once. Every write is one SQLite transaction, so stopping at any
-    // instant leaves either the whole change or none of it (the journal rolls back).
-    let restore = twofactl::prompt::terminal_restorer();
+    // Ctrl-C: while nothing is at stake, restore the terminal and exit at once (every write
+    // is one SQLite transaction, which the journal undoes); while a run holds the interrupt,
+    // it only raises a flag and the run reports what committed (see twofactl::interrupt).
+    let interrupt = twofactl::interrupt::Interrupt::new(twofactl::prompt::terminal_restorer());
+    let handler = interrupt.clone();
     let _ = ctrlc::set_handler(move || {
-        restore();
-        std::process::exit(130)
+        if let Some(code) = handler.on_signal() {
+            std::process::exit(i32::from(code as u8));
+        }
     });
     let cli = twofactl::cli::Cli::parse();
-    twofactl::error::report(twofactl::run(cli))
+    twofactl::error::report(twofactl::run(cli, interrupt))
 }

@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::outbox::{Delivery, deliver as outbox_deliver};
 use super::{Ctx, ambiguous_email, shell_word};
 use crate::cli::AdminResetArgs;
 use crate::db::audit::{self, Record};
@@ -21,11 +20,9 @@ use crate::db::{self, Mode, Names};
 use crate::error::{Exit, fail};
 use crate::mail::{Notice, compose};
 use crate::output::{self, safe};
+use crate::service::notify::{self, Delivery};
+use crate::service::{MAX_NAME_BYTES, check_actor, check_name, check_reason};
 
-/// The longest line `--from-file` takes as a user name.
-const MAX_NAME_BYTES: usize = 1024;
-/// The longest reason kept in the audit log.
-const MAX_REASON_CHARS: usize = 1000;
 /// Runs at least this large get a progress bar (on a terminal).
 const PROGRESS_MIN: usize = 1000;
 
@@ -148,6 +145,10 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
 
     // The change itself: resolve again under the write lock, so that what is checked is
     // what is changed, then apply everything in one transaction.
+    // From here Ctrl-C only raises a flag: before the commit the run stops with nothing
+    // changed; after it, every result is printed and delivery stops (exit 6).
+    let _hold = ctx.env.interrupt.hold();
+    let now = ctx.now();
     let tx = db::write(&mut db.conn)?;
     let targets = resolve(&tx, &db.names, &names)?;
     check(&targets, args)?;
@@ -169,6 +170,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
         let mut queue = outbox::Queue::new(&tx)?;
         for t in targets {
             progress.inc(1);
+            ctx.env.interrupt.check()?;
             let Some(u) = t.user else {
                 done.push(Done {
                     name: t.given,
@@ -188,7 +190,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
                     let notice = Notice::AdminReset {
                         reason: shown_reason,
                     };
-                    let msg = compose(m, &u.username, &u.email, &notice, ctx.now).map_err(|e| {
+                    let msg = compose(m, &u.username, &u.email, &notice, now).map_err(|e| {
                         fail(
                             Exit::Mail,
                             format!("cannot notify {}: {e}; nothing changed", safe(&u.username)),
@@ -197,13 +199,13 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
                             "fix the user's e-mail address in the application, or pass --no-notify",
                         )
                     })?;
-                    Some(queue.push(ctx.now, u.id, &u.username, notice.kind(), &msg)?)
+                    Some(queue.push(now, u.id, &u.username, notice.kind(), &msg)?)
                 }
                 _ => None,
             };
             log.write(&Record {
-                time: ctx.now,
-                os_user: &ctx.os_user,
+                time: now,
+                os_user: &ctx.env.os_user,
                 actor: actor.as_deref(),
                 action: ACTION,
                 user_id: Some(u.id),
@@ -221,6 +223,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
             });
         }
     }
+    ctx.env.interrupt.check()?;
     tx.commit().context("could not commit the reset")?;
     progress.finish_and_clear();
 
@@ -228,7 +231,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     let ids = done.iter().filter_map(|d| d.outbox_id);
     let delivery = match (&mail, ids.clone().min(), ids.max()) {
         (Some(m), Some(lo), Some(hi)) => {
-            outbox_deliver(&mut db.conn, m, Scope::Range(lo, hi), ctx.now)?
+            notify::deliver(&ctx.env, &mut db.conn, m, Scope::Range(lo, hi))
         }
         _ => Delivery::default(),
     };
@@ -321,26 +324,6 @@ fn read_list(path: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// A name an operator typed: no control characters (NUL, newline, escapes), bounded length.
-fn check_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err("empty user name".to_owned());
-    }
-    if name.len() > MAX_NAME_BYTES {
-        return Err(format!(
-            "longer than {MAX_NAME_BYTES} bytes; not a user name"
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(format!(
-            "{} contains a control character; not a user name",
-            safe(name)
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 fn reason(ctx: &Ctx, args: &AdminResetArgs) -> Result<Option<String>> {
     let reason = match &args.reason {
         Some(r) => r.clone(),
@@ -351,43 +334,7 @@ fn reason(ctx: &Ctx, args: &AdminResetArgs) -> Result<Option<String>> {
             "--reason",
         )?,
     };
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(fail(Exit::Usage, "the reason is empty")
-            .hint("say why, e.g. --reason \"lost phone, ticket 4711\"")
-            .into());
-    }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(fail(
-            Exit::Usage,
-            format!("the reason is longer than {MAX_REASON_CHARS} characters"),
-        )
-        .into());
-    }
-    Ok(Some(reason.to_owned()))
-}
-
-/// `--actor` must be an administrator of the application.
-fn check_actor(conn: &Connection, names: &Names, actor: &str) -> Result<String> {
-    let actor = check_name(actor).map_err(|why| fail(Exit::Usage, format!("--actor: {why}")))?;
-    match Resolver::new(conn, names)?.lookup(&actor)? {
-        Lookup::Found(u) if u.is_admin => Ok(u.username),
-        Lookup::Found(u) => Err(fail(
-            Exit::Usage,
-            format!(
-                "--actor {} is not an administrator of the application",
-                safe(&u.username)
-            ),
-        )
-        .hint("name an application user with is_admin = 1")
-        .into()),
-        Lookup::Missing | Lookup::Ambiguous => Err(fail(
-            Exit::NotFound,
-            format!("no such user: {} (--actor)", safe(&actor)),
-        )
-        .hint("twofactl list-users --admins")
-        .into()),
-    }
+    Ok(Some(check_reason(&reason)?))
 }
 
 fn resolve(conn: &Connection, names: &Names, given: &[String]) -> Result<Vec<Target>> {
@@ -409,7 +356,7 @@ fn resolve(conn: &Connection, names: &Names, given: &[String]) -> Result<Vec<Tar
                 given: name.clone(),
                 user: None,
             }),
-            Lookup::Ambiguous => return Err(ambiguous_email(name)),
+            Lookup::Ambiguous => return Err(ambiguous_email(name).into()),
         }
     }
     Ok(targets)
@@ -508,9 +455,7 @@ fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result
                     username: &d.name,
                     outcome: d.outcome,
                     sessions_revoked: d.sessions,
-                    notified: d
-                        .outbox_id
-                        .is_some_and(|id| !delivery.failed.contains_key(&id)),
+                    notified: d.outbox_id.is_some_and(|id| delivery.delivered(id)),
                 },
             )?;
         } else {

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
     let since = args
         .since
         .as_deref()
-        .map(|s| parse_since(s, ctx.now))
+        .map(|s| parse_since(s, ctx.now()))
         .transpose()?;
     let db = ctx.open_db(Mode::ReadOnly)?;
     let mut out = output::stdout();

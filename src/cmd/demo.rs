@@ -8,12 +8,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use argon2::{Argon2, PasswordHasher};
 
-use super::{Ctx, audit, enroll, list_users, request_reset, verify};
-use crate::cli::{AuditArgs, DemoArgs, ListUsersArgs, QrArgs, RequestResetArgs, VerifyArgs};
+use std::io::Write;
+
+use super::new_key::{self, Before, KeyJson};
+use super::{Ctx, audit, find_user, list_users};
+use crate::cli::{AuditArgs, DemoArgs, ListUsersArgs, QrArgs};
 use crate::config::Config;
+use crate::db::Mode;
 use crate::db::sandbox::{self, SampleUser};
-use crate::db::{Mode, users};
 use crate::error::{Exit, fail};
+use crate::output::{self, rfc3339};
+use crate::service::enroll::{self, Options};
+use crate::service::{request, verify};
 use crate::{secret, totp};
 
 /// Every sample user's password.
@@ -85,117 +91,143 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
     std::fs::write(&config_path, config_text(&db_path, &outbox))
         .with_context(|| format!("could not write {}", config_path.display()))?;
 
-    println!("Sandbox ready in {}", dir.display());
-    println!(
+    let mut out = output::stdout();
+    writeln!(out, "Sandbox ready in {}", dir.display())?;
+    writeln!(
+        out,
         "  database  {}  ({} sample users; every password is {PASSWORD:?})",
         db_path.display(),
         USERS.len()
-    );
-    println!("  config    {}", config_path.display());
-    println!(
-        "  outbox    {}  (e-mail lands here as .eml files)",
+    )?;
+    writeln!(out, "  config    {}", config_path.display())?;
+    writeln!(
+        out,
+        "  outbox    {}  (e-mail lands here as .eml files)\n",
         outbox.display()
-    );
-    println!();
+    )?;
+    out.flush()?;
     let sandbox = ctx.with_config(Config::from_file(config_path.clone())?);
     list_users::run(&sandbox, &ListUsersArgs::default())?;
-    walk(&sandbox, &dir, &outbox)?;
+    walk(&sandbox, &mut out, &dir, &outbox)?;
 
     let cfg = shell_quote(&config_path);
-    println!();
-    println!("Do it again by hand (any sample user; password {PASSWORD:?}):");
-    println!("  export TWOFACTL_CONFIG={cfg}");
-    println!("  twofactl request-reset frank                 # type the password");
-    println!(
+    writeln!(
+        out,
+        "\nDo it again by hand (any sample user; password {PASSWORD:?}):"
+    )?;
+    writeln!(out, "  export TWOFACTL_CONFIG={cfg}")?;
+    writeln!(
+        out,
+        "  twofactl request-reset frank                 # type the password"
+    )?;
+    writeln!(
+        out,
         "  ls {}                                # the code is in the newest .eml",
         shell_quote(&outbox)
-    );
-    println!("  twofactl verify frank CODE --enroll --qr-png frank.png");
-    println!("  twofactl enroll frank --code CODE-FROM-THE-APP");
-    println!("  twofactl admin-reset judy --reason \"lost phone, ticket 4711\" --yes");
-    println!("  twofactl list-users --status enabled");
-    println!("  twofactl audit");
+    )?;
+    writeln!(
+        out,
+        "  twofactl verify frank CODE --enroll --qr-png frank.png"
+    )?;
+    writeln!(out, "  twofactl enroll frank --code CODE-FROM-THE-APP")?;
+    writeln!(
+        out,
+        "  twofactl admin-reset judy --reason \"lost phone, ticket 4711\" --yes"
+    )?;
+    writeln!(out, "  twofactl list-users --status enabled")?;
+    writeln!(out, "  twofactl audit")?;
+    out.flush()?;
     Ok(())
 }
 
-/// The whole self-service flow on the sample user carol, shown step by step.
-fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
+/// The whole self-service flow on the sample user carol, shown step by step, through the
+/// same services the commands use.
+fn walk(ctx: &Ctx, out: &mut dyn Write, dir: &Path, outbox: &Path) -> Result<()> {
     const USER: &str = "carol";
-    let step = |n: u32, what: &str, cmd: &str| {
-        println!();
-        println!("== {n}. {what}");
-        println!("   $ {cmd}");
+    let mut db = ctx.open_db(Mode::ReadWrite)?;
+    let carol = find_user(&db, USER)?;
+    let settings = db.app_settings()?;
+    let mail = ctx.config.mail(&settings)?;
+    let step = |out: &mut dyn Write, n: u32, what: &str, cmd: &str| -> Result<()> {
+        writeln!(out, "\n== {n}. {what}\n   $ {cmd}")?;
+        out.flush()?;
+        Ok(())
     };
     step(
+        out,
         1,
         "carol lost her phone and asks for a reset; she proves her password",
         "twofactl request-reset carol --password-stdin <<< demo-password",
-    );
-    request_reset::run(
-        ctx,
-        &RequestResetArgs {
-            user: USER.to_owned(),
-            password_stdin: true,
-        },
-        Some(PASSWORD.to_owned()),
+    )?;
+    let sent = request::request(&ctx.env, &mut db, &carol, PASSWORD, &mail)?;
+    writeln!(
+        out,
+        "A verification code was sent to {}; it expires at {}.",
+        sent.email_masked,
+        rfc3339(sent.expires)
     )?;
     let code = newest_code(outbox)?;
     step(
+        out,
         2,
         "the code arrives by e-mail (here: the newest .eml in the outbox)",
         &format!("grep -h -x '[0-9]\\{{8\\}}' {}/*.eml", shell_quote(outbox)),
-    );
-    println!("{code}");
+    )?;
+    writeln!(out, "{code}")?;
     step(
+        out,
         3,
         "she gives the code back: her old authenticator is cleared, her sessions ended",
         &format!("twofactl verify carol {code}"),
-    );
-    verify::run(
-        ctx,
-        &VerifyArgs {
-            user: USER.to_owned(),
-            code: Some(code),
-            enroll: false,
-            qr: QrArgs::default(),
-        },
     )?;
+    let done = verify::verify(&ctx.env, &mut db, &carol, &code, &mail)?.map_err(|r| r.error)?;
+    writeln!(
+        out,
+        "Code accepted: the 2FA of carol was reset ({} revoked).",
+        super::plural(done.sessions_revoked, "session")
+    )?;
+    done.delivery.into_result("notification")?;
     let png = dir.join("carol-qr.png");
     step(
+        out,
         4,
         "a new key, shown as a QR code to scan (and saved as a PNG, mode 0600)",
         &format!(
             "twofactl enroll carol --qr-terminal --qr-png {}",
             shell_quote(&png)
         ),
-    );
-    let mut db = ctx.open_db(Mode::ReadWrite)?;
-    let carol = super::find_user(&db, USER)?;
-    enroll::begin(
-        ctx,
-        &mut db,
-        &carol,
-        &QrArgs {
-            qr_png: Some(png),
-            qr_terminal: true,
-            qr_size: crate::qr::DEFAULT_MODULE_PX,
-            ..QrArgs::default()
-        },
-        enroll::JsonExtra::new(),
     )?;
-    let key = users::totp_key(&db.conn, &db.names, carol.id)?.unwrap_or_default();
-    let app_code = totp::code_at(&key, u64::try_from(ctx.now).unwrap_or(0))?;
+    let qr = QrArgs {
+        qr_png: Some(png),
+        qr_terminal: true,
+        qr_size: crate::qr::DEFAULT_MODULE_PX,
+        ..QrArgs::default()
+    };
+    let outputs = new_key::check_outputs(&qr)?;
+    let issuer = ctx.config.issuer(&settings)?;
+    let before = Before {
+        json: KeyJson::default(),
+        committed: false,
+    };
+    let opts = Options::default();
+    new_key::begin(
+        ctx, &mut db, &carol, &issuer, &mail, &qr, &outputs, &opts, before,
+    )?;
+    let key = enroll::pending_secret(&db, &carol)?.unwrap_or_default();
+    let app_code = totp::code_at(&key, u64::try_from(ctx.now()).unwrap_or(0))?;
     step(
+        out,
         5,
         "her app shows a code (the sandbox computes it from the new key); it activates the key",
         &format!("twofactl enroll carol --code {app_code}"),
-    );
-    enroll::confirm(ctx, &mut db, &carol, &app_code)?;
+    )?;
+    new_key::confirm(ctx, &mut db, &carol, &app_code, &mail)?;
     step(
+        out,
         6,
         "every step is in the audit log, and carol got three e-mails",
         "twofactl audit --user carol",
-    );
+    )?;
     audit::run(
         ctx,
         &AuditArgs {

@@ -168,7 +168,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
             if let Some(to) = &args.send_test
                 && r.first_failure.is_none()
             {
-                let result = compose_test(&mail, to, ctx.now)
+                let result = compose_test(&mail, to, ctx.now())
                     .map_err(|e| (Exit::Usage, e.to_string()))
                     .and_then(|msg| {
                         let mut mailer = Mailer::new(&mail);

@@ -7,7 +7,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::cli::{Format, ListUsersArgs, Status};
+use crate::cli::{self, Format, ListUsersArgs};
+use crate::db::users::Status;
 use crate::db::users::{self, ListRow};
 use crate::db::{Mode, migrate};
 use crate::output::{self, Table, rfc3339, safe};
@@ -25,10 +26,15 @@ struct JsonRow<'a> {
 }
 
 pub fn status_name(s: Status) -> &'static str {
+    s.as_str()
+}
+
+/// The state asked for on the command line, as the database layer knows it.
+fn status(s: cli::Status) -> Status {
     match s {
-        Status::Enabled => "enabled",
-        Status::Pending => "pending",
-        Status::Disabled => "disabled",
+        cli::Status::Enabled => Status::Enabled,
+        cli::Status::Pending => Status::Pending,
+        cli::Status::Disabled => Status::Disabled,
     }
 }
 
@@ -64,7 +70,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
     let db = ctx.open_db(Mode::ReadOnly)?;
     let own = migrate::check(&db.conn)?;
     let filter = users::Filter {
-        status: args.status,
+        status: args.status.map(status),
         admins: args.admins,
         pattern: args.pattern.as_deref(),
         limit: args.limit,
@@ -73,7 +79,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
     let opt_time = |t: Option<i64>| t.map(rfc3339);
     match ctx.format {
         Format::Json => {
-            users::for_each(&db.conn, &db.names, own, ctx.now, &filter, |r| {
+            users::for_each(&db.conn, &db.names, own, ctx.now(), &filter, |r| {
                 let row = JsonRow {
                     id: r.id,
                     username: &ListRow::text(&r.username),
@@ -94,7 +100,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
             out.write_all(HEADER.join(",").as_bytes())?;
             out.write_all(b"\n")?;
             let mut id = itoa::Buffer::new();
-            users::for_each(&db.conn, &db.names, own, ctx.now, &filter, |r| {
+            users::for_each(&db.conn, &db.names, own, ctx.now(), &filter, |r| {
                 out.write_all(id.format(r.id).as_bytes())?;
                 out.write_all(b",")?;
                 // Valid UTF-8 out, as for text and JSON (borrowed, no copy, when it already is).
@@ -130,7 +136,7 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
                 ],
             );
             let mut n = 0u64;
-            users::for_each(&db.conn, &db.names, own, ctx.now, &filter, |r| {
+            users::for_each(&db.conn, &db.names, own, ctx.now(), &filter, |r| {
                 n += 1;
                 let dash = || "-".to_owned();
                 t.row(vec![

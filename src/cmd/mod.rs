@@ -1,7 +1,7 @@
 //! The commands. `Ctx` carries what every command needs (output format, interactivity, the
-//! configuration, the clock read once, the OS user for audit rows); `run` is the one
-//! exhaustive match from subcommand to its module. Command modules orchestrate: validate,
-//! open a transaction, call `db`, write output. They hold no SQL.
+//! configuration, and the services' `Env`); `run` is the one exhaustive match from
+//! subcommand to its module. Command modules parse their arguments, call a service, and
+//! render its outcome; they hold no SQL and never call one another.
 
 mod admin_reset;
 pub mod audit;
@@ -9,6 +9,7 @@ mod demo;
 mod doctor;
 pub mod enroll;
 pub mod list_users;
+mod new_key;
 pub mod outbox;
 pub mod request_reset;
 pub mod verify;
@@ -17,11 +18,13 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format, Global};
 use crate::config::Config;
-use crate::db::users::{Lookup, Resolver, User};
 use crate::db::{self, Db, Mode};
 use crate::error::{Exit, fail};
-use crate::output::safe;
+use crate::interrupt::Interrupt;
 use crate::prompt::Prompter;
+use crate::service::Env;
+
+pub use crate::service::{ambiguous_email, find_user, shell_word, tries};
 
 /// What every command needs.
 pub struct Ctx {
@@ -31,23 +34,24 @@ pub struct Ctx {
     pub verbose: bool,
     pub prompt: Prompter,
     pub config: Config,
-    /// Unix seconds, read once per run.
-    pub now: i64,
-    /// The OS user, for audit rows.
-    pub os_user: String,
+    /// What the services need: the OS user, the limits, Ctrl-C.
+    pub env: Env,
 }
 
 impl Ctx {
-    pub fn new(global: &Global, config: Config) -> Ctx {
+    pub fn new(global: &Global, config: Config, interrupt: Interrupt) -> Ctx {
         Ctx {
             format: global.format,
             yes: global.yes,
             quiet: global.quiet,
             verbose: global.verbose,
             prompt: Prompter::new(global.no_input),
+            env: Env {
+                os_user: crate::process::os_user(),
+                policy: config.reset_policy(),
+                interrupt,
+            },
             config,
-            now: crate::output::now(),
-            os_user: os_user(),
         }
     }
 
@@ -59,34 +63,17 @@ impl Ctx {
             quiet: self.quiet,
             verbose: self.verbose,
             prompt: Prompter::new(true),
+            env: Env {
+                policy: config.reset_policy(),
+                ..self.env.clone()
+            },
             config,
-            now: self.now,
-            os_user: self.os_user.clone(),
         }
     }
 
-    /// One audit row about `user` (self-service and enrolment events: no actor, no reason).
-    pub fn audit(
-        &self,
-        conn: &rusqlite::Connection,
-        action: &str,
-        user: &User,
-        outcome: &str,
-        detail: Option<&str>,
-        changed: bool,
-    ) -> Result<()> {
-        crate::db::audit::Writer::new(conn)?.write(&crate::db::audit::Record {
-            time: self.now,
-            os_user: &self.os_user,
-            actor: None,
-            action,
-            user_id: Some(user.id),
-            username: &user.username,
-            reason: None,
-            outcome,
-            detail,
-            changed,
-        })
+    /// Now, as unix seconds (read at each use).
+    pub fn now(&self) -> i64 {
+        self.env.now()
     }
 
     /// A message for people, on stderr (silenced by `--quiet`).
@@ -116,71 +103,6 @@ impl Ctx {
     }
 }
 
-/// The OS user for audit rows: the login name, and who ran sudo when it was sudo.
-fn os_user() -> String {
-    let user = whoami::username().unwrap_or_else(|_| "unknown".to_owned());
-    match std::env::var("SUDO_USER") {
-        Ok(s) if !s.is_empty() && s != user => format!("{user} (sudo by {s})"),
-        _ => user,
-    }
-}
-
-/// Resolve one user named by username or e-mail: exit 4 when there is none.
-pub fn find_user(db: &Db, name: &str) -> Result<User> {
-    match Resolver::new(&db.conn, &db.names)?.lookup(name)? {
-        Lookup::Found(u) => Ok(u),
-        Lookup::Missing => Err(
-            fail(Exit::NotFound, format!("no such user: {}", safe(name)))
-                .hint(format!("twofactl list-users --match {}", shell_word(name)))
-                .into(),
-        ),
-        Lookup::Ambiguous => Err(ambiguous_email(name)),
-    }
-}
-
-/// An e-mail address that names several users cannot pick one (exit 2).
-pub fn ambiguous_email(name: &str) -> anyhow::Error {
-    fail(
-        Exit::Usage,
-        format!("{} is the e-mail address of several users", safe(name)),
-    )
-    .hint("name the user by username")
-    .into()
-}
-
-/// Read `user` again (inside a transaction, to act on its current state): exit 4 if it
-/// was deleted meanwhile.
-pub fn refresh_user(conn: &rusqlite::Connection, names: &db::Names, user: &User) -> Result<User> {
-    db::users::by_id(conn, names, user.id)?.ok_or_else(|| {
-        fail(
-            Exit::NotFound,
-            format!("{} was deleted", safe(&user.username)),
-        )
-        .into()
-    })
-}
-
-/// "1 try", "3 tries".
-pub fn tries(n: u32) -> String {
-    if n == 1 {
-        "1 try".to_owned()
-    } else {
-        format!("{n} tries")
-    }
-}
-
-/// Quote a word for a shell command shown in a hint.
-pub fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
-    {
-        s.to_owned()
-    } else {
-        format!("'{}'", safe(s).replace('\'', r"'\''"))
-    }
-}
-
 /// "1 user", "2 users".
 pub fn plural(n: u64, word: &str) -> String {
     if n == 1 {
@@ -191,19 +113,19 @@ pub fn plural(n: u64, word: &str) -> String {
 }
 
 /// Run one parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
     if cli.global.format == Format::Csv && !matches!(cli.command, Command::ListUsers(_)) {
         return Err(fail(Exit::Usage, "--format csv is only for list-users")
             .hint("use --format json")
             .into());
     }
     let config = Config::load(&cli.global)?;
-    let ctx = Ctx::new(&cli.global, config);
+    let ctx = Ctx::new(&cli.global, config, interrupt);
     for f in &ctx.config.files {
         ctx.detail(format_args!("config: {}", f.display()));
     }
     match cli.command {
-        Command::RequestReset(args) => request_reset::run(&ctx, &args, None),
+        Command::RequestReset(args) => request_reset::run(&ctx, &args),
         Command::Verify(args) => verify::run(&ctx, &args),
         Command::Enroll(args) => enroll::run(&ctx, &args),
         Command::ListUsers(args) => list_users::run(&ctx, &args),

@@ -1,95 +1,20 @@
-//! `outbox list` / `outbox send`, and `deliver`, which every command that notifies users
-//! calls after its commit: claim a batch, send it over one connection, settle it.
+//! `outbox list` / `outbox send`: show the notifications not yet delivered, and deliver
+//! them (see `service::notify`).
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::Result;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::{OutboxAction, OutboxArgs};
 use crate::db::outbox::{self, Scope};
 use crate::db::{Mode, migrate};
-use crate::error::{Exit, fail};
-use crate::mail::{MailConfig, Mailer, Outgoing};
 use crate::output::{self, Table, rfc3339, safe};
+use crate::service::notify;
 
-/// Messages claimed and settled per transaction.
-const BATCH: usize = 100;
 /// `--retry-interrupted` leaves alone deliveries younger than this (they may still be running).
 const INTERRUPTED_AFTER_SECS: i64 = 600;
-
-/// What a delivery run did: the error of each message that failed (absent: sent).
-#[derive(Debug, Default)]
-pub struct Delivery {
-    pub sent: u64,
-    pub failed: HashMap<i64, String>,
-}
-
-impl Delivery {
-    /// Exit 6 when anything failed, naming the first error.
-    pub fn into_result(self, what: &str) -> Result<()> {
-        let Some(first) = self.failed.values().min_by_key(|e| e.len()).cloned() else {
-            return Ok(());
-        };
-        let n = self.failed.len();
-        Err(fail(
-            Exit::Mail,
-            format!(
-                "{n} {what}{} could not be sent: {first}",
-                if n == 1 { "" } else { "s" }
-            ),
-        )
-        .hint("they stay in the outbox: fix the mail settings (twofactl doctor), then run twofactl outbox send")
-        .into())
-    }
-}
-
-/// Deliver the queued messages in `scope`, one connection for the whole run.
-pub fn deliver(
-    conn: &mut Connection,
-    mail: &MailConfig,
-    scope: Scope,
-    now: i64,
-) -> Result<Delivery> {
-    let mut mailer = Mailer::new(mail);
-    let mut report = Delivery::default();
-    let mut after = i64::MIN;
-    loop {
-        let batch = outbox::claim(conn, scope, after, BATCH, now)?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for item in &batch {
-            let msg = match (item.sender.parse(), item.recipient.parse()) {
-                (Ok(from), Ok(to)) => Outgoing {
-                    from,
-                    to,
-                    bytes: item.message.clone(),
-                },
-                _ => {
-                    outcomes.push((item.id, Some("invalid address in the outbox".to_owned())));
-                    continue;
-                }
-            };
-            match mailer.send(&msg) {
-                Ok(()) => {
-                    report.sent += 1;
-                    outcomes.push((item.id, None));
-                }
-                Err(e) => {
-                    report.failed.insert(item.id, e.message.clone());
-                    outcomes.push((item.id, Some(e.message)));
-                }
-            }
-        }
-        outbox::settle(conn, &outcomes, now)?;
-    }
-    mailer.finish();
-    Ok(report)
-}
 
 #[derive(Serialize)]
 struct JsonUnsent<'a> {
@@ -185,9 +110,10 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
     }
     let mail = ctx.config.mail(&db.app_settings()?)?;
     let scope = Scope::All {
-        interrupted_before: retry_interrupted.then(|| ctx.now - INTERRUPTED_AFTER_SECS),
+        interrupted_before: retry_interrupted.then(|| ctx.now() - INTERRUPTED_AFTER_SECS),
     };
-    let delivery = deliver(&mut db.conn, &mail, scope, ctx.now)?;
+    let _hold = ctx.env.interrupt.hold();
+    let delivery = notify::deliver(&ctx.env, &mut db.conn, &mail, scope);
     let (_, interrupted) = outbox::counts(&db.conn)?;
     if ctx.json() {
         let mut out = output::stdout();

@@ -1,26 +1,22 @@
-//! `verify USER [CODE]`: step 2 of the self-service reset. In one `BEGIN IMMEDIATE`
-//! transaction the code is checked against the open request (Argon2id, constant-time) and, if
-//! right, the request is spent, the user's TOTP key cleared, their sessions deleted, an audit
-//! row written and a notification queued; the notification is sent after the commit. Two
-//! runs racing with the right code serialise on the write lock: exactly one succeeds.
+//! `verify USER [CODE]`: step 2 of the self-service reset (see `service::verify`), and with
+//! `--enroll`, straight on to a new key. Everything enrolment needs (issuer, output paths,
+//! mail settings) is checked before the reset commits.
 
 use std::io::Write;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::outbox::{Delivery, deliver};
-use super::{Ctx, find_user, plural, refresh_user, shell_word, tries};
+use super::new_key::{self, Before, KeyJson};
+use super::{Ctx, find_user, plural};
 use crate::cli::VerifyArgs;
-use crate::db::outbox::{self, Scope};
-use crate::db::users::Resetter;
-use crate::db::{self, Mode, reset};
+use crate::db::Mode;
 use crate::error::{Exit, fail};
-use crate::mail::{Notice, compose};
-use crate::output::{self, rfc3339, safe};
+use crate::output::{self, safe};
+use crate::prompt::read_stdin_line;
 use crate::secret;
-
-pub const ACTION: &str = "verify";
+use crate::service::enroll::Options;
+use crate::service::verify::{self, Refused};
 
 #[derive(Serialize)]
 struct JsonOut<'a> {
@@ -34,11 +30,20 @@ struct JsonOut<'a> {
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
-    let mail = ctx.config.mail(&db.app_settings()?)?;
-    let policy = ctx.config.reset_policy();
-    let typed = match &args.code {
-        Some(c) => c.clone(),
-        None => ctx.prompt.text(
+    let settings = db.app_settings()?;
+    let mail = ctx.config.mail(&settings)?;
+    let enrolment = if args.enroll {
+        Some((
+            new_key::check_outputs(&args.qr)?,
+            ctx.config.issuer(&settings)?,
+        ))
+    } else {
+        None
+    };
+    let typed = match (&args.code, args.code_stdin) {
+        (Some(c), _) => c.clone(),
+        (None, true) => read_stdin_line("code")?,
+        (None, false) => ctx.prompt.text(
             &format!(
                 "Verification code e-mailed to {}",
                 crate::mail::mask(&user.email)
@@ -51,154 +56,98 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
             .hint("copy the code from the e-mail; spaces and dashes are ignored")
             .into());
     };
-    if args.enroll {
-        super::enroll::check_outputs(&args.qr)?;
-    }
-    // The one JSON object of a run, whatever its outcome.
-    let json_out = |outcome: &str,
-                    attempts_left: Option<u32>,
-                    sessions_revoked: u64,
-                    notified: bool|
-     -> Result<()> {
-        let mut out = output::stdout();
-        output::json_line(
-            &mut out,
-            &JsonOut {
-                username: &user.username,
-                outcome,
-                attempts_left,
-                sessions_revoked,
-                notified,
+    let hold = ctx.env.interrupt.hold();
+    let done = match verify::verify(&ctx.env, &mut db, &user, &code, &mail)? {
+        Ok(done) => done,
+        Err(refused) => return refuse(ctx, &user.username, refused),
+    };
+    let notified = done.delivery.delivered(done.outbox_id);
+    if let Some((outputs, issuer)) = enrolment {
+        // The reset is reported now in text; under JSON, in the one object enrolment prints.
+        if !ctx.json() {
+            print_reset(&user.username, done.sessions_revoked, notified)?;
+        }
+        drop(hold);
+        let fresh = crate::service::refresh_user(&db.conn, &db.names, &user)?;
+        let before = Before {
+            json: KeyJson {
+                outcome: Some("reset"),
+                sessions_revoked: Some(done.sessions_revoked),
+                notified: Some(notified),
+                ..KeyJson::default()
             },
+            committed: true,
+        };
+        let enrolled = new_key::begin(
+            ctx,
+            &mut db,
+            &fresh,
+            &issuer,
+            &mail,
+            &args.qr,
+            &outputs,
+            &Options::default(),
+            before,
+        );
+        // A notification that failed is reported after the enrolment.
+        return enrolled.and(done.delivery.into_result("notification"));
+    }
+    if ctx.json() {
+        json_out(
+            &user.username,
+            "reset",
+            None,
+            done.sessions_revoked,
+            notified,
         )?;
-        out.flush()?;
-        Ok(())
-    };
-    let json_fail = |outcome: &str, left: Option<u32>| -> Result<()> {
-        if ctx.json() {
-            json_out(outcome, left, 0, false)?;
-        }
-        Ok(())
-    };
-
-    let tx = db::write(&mut db.conn)?;
-    let log = |outcome: &str, detail: Option<&str>, changed: bool| {
-        ctx.audit(&tx, ACTION, &user, outcome, detail, changed)
-    };
-    let again = format!("twofactl request-reset {}", shell_word(&user.username));
-    let Some(req) = reset::latest(&tx, user.id)? else {
-        drop(tx);
-        json_fail("no_request", None)?;
-        return Err(fail(
-            Exit::Rejected,
-            format!("{} has no open reset request", safe(&user.username)),
-        )
-        .hint(again)
-        .into());
-    };
-    match req.state.as_str() {
-        "open" if req.expires <= ctx.now => {
-            reset::set_state(&tx, req.id, "expired", ctx.now)?;
-            log("expired", None, false)?;
-            tx.commit()?;
-            json_fail("expired", None)?;
-            return Err(fail(
-                Exit::Rejected,
-                format!("the code expired at {}", rfc3339(req.expires)),
-            )
-            .hint(format!("request a new one: {again}"))
-            .into());
-        }
-        "open" => {}
-        state => {
-            drop(tx);
-            let why = match state {
-                "spent" => "the code was already used",
-                "expired" => "the code expired",
-                _ => {
-                    "the request was voided (too many wrong codes, or replaced by a newer request)"
-                }
-            };
-            json_fail(state, None)?;
-            return Err(fail(Exit::Rejected, why)
-                .hint(format!("request a new code: {again}"))
-                .into());
-        }
-    }
-    if !secret::code_matches(&code, &req.code_hash) {
-        let attempts = reset::add_attempt(&tx, req.id)?;
-        let left = policy.max_attempts.saturating_sub(attempts);
-        if left == 0 {
-            reset::set_state(&tx, req.id, "void", ctx.now)?;
-            log("too_many_attempts", None, false)?;
-            tx.commit()?;
-            json_fail("too_many_attempts", Some(0))?;
-            return Err(fail(
-                Exit::Limited,
-                format!("wrong code, {attempts} times: the request is void"),
-            )
-            .hint(format!("request a new code: {again}"))
-            .into());
-        }
-        log("wrong_code", None, false)?;
-        tx.commit()?;
-        json_fail("wrong_code", Some(left))?;
-        return Err(fail(Exit::Rejected, format!("wrong code; {} left", tries(left))).into());
-    }
-
-    // The right code: spend it and clear the 2FA, all in this transaction.
-    reset::set_state(&tx, req.id, "spent", ctx.now)?;
-    let sessions = Resetter::new(&tx, &db.names)?.reset(user.id)?;
-    log("reset", Some("notification queued"), true)?;
-    let msg = compose(
-        &mail,
-        &user.username,
-        &user.email,
-        &Notice::SelfReset,
-        ctx.now,
-    )?;
-    let outbox_id = outbox::Queue::new(&tx)?.push(
-        ctx.now,
-        user.id,
-        &user.username,
-        Notice::SelfReset.kind(),
-        &msg,
-    )?;
-    tx.commit()?;
-    let delivery: Delivery = deliver(
-        &mut db.conn,
-        &mail,
-        Scope::Range(outbox_id, outbox_id),
-        ctx.now,
-    )?;
-    let notified = delivery.failed.is_empty();
-    if ctx.json() && args.enroll {
-        // One JSON object for the run: enrolment prints it, with these fields added.
-    } else if ctx.json() {
-        json_out("reset", None, sessions, notified)?;
     } else {
-        let mut out = output::stdout();
-        writeln!(
-            out,
-            "Code accepted: the 2FA of {} was reset ({} revoked){}.",
-            safe(&user.username),
-            plural(sessions, "session"),
-            if notified {
-                "; the user was notified by e-mail"
-            } else {
-                ""
-            }
-        )?;
-        out.flush()?;
+        print_reset(&user.username, done.sessions_revoked, notified)?;
     }
-    if args.enroll {
-        // Enrolment first: a notification that failed is reported at the end.
-        let fresh = refresh_user(&db.conn, &db.names, &user)?;
-        let mut extra = super::enroll::JsonExtra::new();
-        extra.insert("outcome".into(), "reset".into());
-        extra.insert("sessions_revoked".into(), sessions.into());
-        extra.insert("notified".into(), notified.into());
-        super::enroll::begin(ctx, &mut db, &fresh, &args.qr, extra)?;
+    done.delivery.into_result("notification")
+}
+
+fn refuse(ctx: &Ctx, username: &str, refused: Refused) -> Result<()> {
+    if ctx.json() {
+        json_out(username, refused.outcome, refused.attempts_left, 0, false)?;
     }
-    delivery.into_result("notification")
+    Err(refused.error.into())
+}
+
+fn json_out(
+    username: &str,
+    outcome: &str,
+    attempts_left: Option<u32>,
+    sessions_revoked: u64,
+    notified: bool,
+) -> Result<()> {
+    let mut out = output::stdout();
+    output::json_line(
+        &mut out,
+        &JsonOut {
+            username,
+            outcome,
+            attempts_left,
+            sessions_revoked,
+            notified,
+        },
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+fn print_reset(username: &str, sessions: u64, notified: bool) -> Result<()> {
+    let mut out = output::stdout();
+    writeln!(
+        out,
+        "Code accepted: the 2FA of {} was reset ({} revoked){}.",
+        safe(username),
+        plural(sessions, "session"),
+        if notified {
+            "; the user was notified by e-mail"
+        } else {
+            ""
+        }
+    )?;
+    out.flush()?;
+    Ok(())
 }

@@ -76,6 +76,29 @@ const MIGRATIONS: &[&str] = &[
         time     INTEGER NOT NULL
     );
     CREATE INDEX twofactl_totp_failures_user ON twofactl_totp_failures (user_id, time);",
+    // 5: a new TOTP key waits here, not in the application's columns, until a code from it is
+    // confirmed (the application's authenticator keeps working meanwhile); `replaces_active`
+    // with the reason and actor when it is to replace an active authenticator. Locks after
+    // too many wrong passwords or confirmation codes last until `until`, as announced. A
+    // request being sent records its sender (boot id, pid, process start) and a lease, so
+    // that the next run can settle it when the sender is gone.
+    "CREATE TABLE twofactl_pending_keys (
+        user_id          INTEGER PRIMARY KEY,
+        secret           TEXT    NOT NULL,
+        created          INTEGER NOT NULL,
+        replaces_active  INTEGER NOT NULL DEFAULT 0,
+        reason           TEXT,
+        actor            TEXT
+    );
+    CREATE TABLE twofactl_locks (
+        user_id  INTEGER NOT NULL,
+        kind     TEXT    NOT NULL CHECK (kind IN ('password', 'totp')),
+        since    INTEGER NOT NULL,
+        until    INTEGER NOT NULL,
+        PRIMARY KEY (user_id, kind)
+    );
+    ALTER TABLE twofactl_reset_requests ADD COLUMN sender TEXT;
+    ALTER TABLE twofactl_reset_requests ADD COLUMN lease INTEGER;",
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod migrate;
 pub mod outbox;
+pub mod pending;
 pub mod reset;
 pub mod sandbox;
 pub mod users;

@@ -115,8 +115,41 @@ pub fn claim(
     Ok(items)
 }
 
-/// Record the outcome of a claimed batch (one committed transaction).
-pub fn settle(conn: &mut Connection, outcomes: &[(i64, Option<String>)], now: i64) -> Result<()> {
+/// What became of a claimed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Refused or not sent; back to `pending` with the error.
+    Failed(String),
+    /// Not tried (the run was interrupted): back to `pending` as it was.
+    Unsent,
+}
+
+/// Record the outcome of a claimed batch (one committed transaction). The messages are
+/// already sent: a busy database is waited out a few more times before giving up, since a
+/// batch left `sending` would need `--retry-interrupted` to go out again.
+pub fn settle(conn: &mut Connection, outcomes: &[(i64, Outcome)], now: i64) -> Result<()> {
+    const TRIES: u32 = 3;
+    let mut n = 1;
+    loop {
+        match settle_once(conn, outcomes, now) {
+            Err(e) if n < TRIES && is_busy(&e) => n += 1,
+            r => return r,
+        }
+    }
+}
+
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
+fn settle_once(conn: &mut Connection, outcomes: &[(i64, Outcome)], now: i64) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut sent = tx.prepare_cached(
@@ -125,10 +158,14 @@ pub fn settle(conn: &mut Connection, outcomes: &[(i64, Option<String>)], now: i6
         let mut failed = tx.prepare_cached(
             "UPDATE twofactl_outbox SET state = 'pending', last_error = ?2 WHERE id = ?1",
         )?;
-        for (id, err) in outcomes {
-            match err {
-                None => sent.execute(params![id, now])?,
-                Some(e) => failed.execute(params![id, e])?,
+        let mut unsent = tx.prepare_cached(
+            "UPDATE twofactl_outbox SET state = 'pending', attempts = attempts - 1 WHERE id = ?1",
+        )?;
+        for (id, outcome) in outcomes {
+            match outcome {
+                Outcome::Sent => sent.execute(params![id, now])?,
+                Outcome::Failed(e) => failed.execute(params![id, e])?,
+                Outcome::Unsent => unsent.execute(params![id])?,
             };
         }
     }

@@ -1,9 +1,72 @@
 //! Self-service reset state in twofactl's tables: reset requests (a code's Argon2id hash,
-//! expiry, attempts, state) and wrong-password records. Every limit is counted here, in the
-//! database, so it holds across runs and processes.
+//! expiry, attempts, state), wrong passwords and wrong confirmation codes, and the locks they
+//! lead to. Every limit is counted here, in the database, so it holds across runs and
+//! processes.
 
 use anyhow::Result;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
+
+/// Where a reset request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestState {
+    /// The code is made and its e-mail on the way: unusable, and counted against the hourly
+    /// allowance so that runs in parallel cannot exceed it.
+    Sending,
+    /// The e-mail was accepted: the code may be verified until it expires.
+    Open,
+    /// The code was used.
+    Spent,
+    /// Replaced by a newer request, or too many wrong codes.
+    Void,
+    Expired,
+    /// The e-mail failed, or its sender ended before it was confirmed: unusable, not counted.
+    Undelivered,
+}
+
+impl RequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Sending => "sending",
+            RequestState::Open => "open",
+            RequestState::Spent => "spent",
+            RequestState::Void => "void",
+            RequestState::Expired => "expired",
+            RequestState::Undelivered => "undelivered",
+        }
+    }
+
+    fn parse(s: &str) -> Option<RequestState> {
+        Some(match s {
+            "sending" => RequestState::Sending,
+            "open" => RequestState::Open,
+            "spent" => RequestState::Spent,
+            "void" => RequestState::Void,
+            "expired" => RequestState::Expired,
+            "undelivered" => RequestState::Undelivered,
+            _ => return None,
+        })
+    }
+
+    /// Whether the request is over (its `closed` time is set).
+    fn is_final(self) -> bool {
+        !matches!(self, RequestState::Sending | RequestState::Open)
+    }
+}
+
+impl ToSql for RequestState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RequestState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        RequestState::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown request state {s:?}").into()))
+    }
+}
 
 /// A reset request as `verify` sees it.
 #[derive(Debug)]
@@ -12,34 +75,96 @@ pub struct Request {
     pub expires: i64,
     pub code_hash: String,
     pub attempts: u32,
-    pub state: String,
+    pub state: RequestState,
+    /// When it was closed (spent, voided, expired), if it is.
+    pub closed: Option<i64>,
 }
 
-/// Wrong passwords for `user_id` since `since`: (count, time of the latest).
-pub fn password_failures(
+/// What is counted and locked per user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// Wrong passwords given to request-reset.
+    Password,
+    /// Wrong codes given to confirm a pending TOTP key.
+    Totp,
+}
+
+impl LockKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Password => "password",
+            LockKind::Totp => "totp",
+        }
+    }
+
+    fn failures_table(self) -> &'static str {
+        match self {
+            LockKind::Password => "twofactl_password_failures",
+            LockKind::Totp => "twofactl_totp_failures",
+        }
+    }
+}
+
+/// The end of the user's lock of this kind, when one is in force at `now`.
+pub fn locked_until(
     conn: &Connection,
     user_id: i64,
-    since: i64,
-) -> Result<(u32, Option<i64>)> {
-    Ok(conn.query_row(
-        "SELECT count(*), max(time) FROM twofactl_password_failures WHERE user_id = ?1 AND time > ?2",
-        params![user_id, since],
-        |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
-    )?)
+    kind: LockKind,
+    now: i64,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT until FROM twofactl_locks WHERE user_id = ?1 AND kind = ?2 AND until > ?3",
+            params![user_id, kind.as_str(), now],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
-pub fn record_password_failure(conn: &Connection, user_id: i64, now: i64) -> Result<()> {
+/// Failures of this kind since `since` that count towards the next lock: those after the
+/// last lock ended (a lock, once over, starts the count again).
+pub fn failures(conn: &Connection, user_id: i64, kind: LockKind, since: i64) -> Result<u32> {
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE user_id = ?1 AND time > max(?2,
+           coalesce((SELECT until - 1 FROM twofactl_locks WHERE user_id = ?1 AND kind = ?3), ?2))",
+        kind.failures_table()
+    );
+    Ok(
+        conn.query_row(&sql, params![user_id, since, kind.as_str()], |r| {
+            Ok(u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX))
+        })?,
+    )
+}
+
+/// Record one failure at `now`.
+pub fn record_failure(conn: &Connection, user_id: i64, kind: LockKind, now: i64) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {} (user_id, time) VALUES (?1, ?2)",
+        kind.failures_table()
+    );
+    conn.execute(&sql, params![user_id, now])?;
+    Ok(())
+}
+
+/// Lock the user from `now` until `until`.
+pub fn lock(conn: &Connection, user_id: i64, kind: LockKind, now: i64, until: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO twofactl_password_failures (user_id, time) VALUES (?1, ?2)",
-        params![user_id, now],
+        "INSERT INTO twofactl_locks (user_id, kind, since, until) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, kind) DO UPDATE SET since = excluded.since, until = excluded.until",
+        params![user_id, kind.as_str(), now, until],
     )?;
     Ok(())
 }
 
-pub fn clear_password_failures(conn: &Connection, user_id: i64) -> Result<()> {
+/// Forget the user's failures and lock of this kind (after a success).
+pub fn clear_failures(conn: &Connection, user_id: i64, kind: LockKind) -> Result<()> {
     conn.execute(
-        "DELETE FROM twofactl_password_failures WHERE user_id = ?1",
+        &format!("DELETE FROM {} WHERE user_id = ?1", kind.failures_table()),
         [user_id],
+    )?;
+    conn.execute(
+        "DELETE FROM twofactl_locks WHERE user_id = ?1 AND kind = ?2",
+        params![user_id, kind.as_str()],
     )?;
     Ok(())
 }
@@ -52,7 +177,12 @@ pub fn requests_since(conn: &Connection, user_id: i64, since: i64) -> Result<(u3
         "SELECT count(*), min(created) FROM twofactl_reset_requests
          WHERE user_id = ?1 AND created > ?2 AND state <> 'undelivered'",
         params![user_id, since],
-        |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)),
+        |r| {
+            Ok((
+                u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX),
+                r.get(1)?,
+            ))
+        },
     )?)
 }
 
@@ -66,24 +196,28 @@ pub fn void_open(conn: &Connection, user_id: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// A new request, not usable until its e-mail is accepted (`sending`).
-pub fn create(
-    conn: &Connection,
-    user_id: i64,
-    now: i64,
-    expires: i64,
-    code_hash: &str,
-) -> Result<i64> {
+/// A new request, not usable until its e-mail is accepted (`sending`). `sender` names the
+/// process sending it and `lease` is when, at the latest, its send is over.
+pub struct NewRequest<'a> {
+    pub user_id: i64,
+    pub now: i64,
+    pub expires: i64,
+    pub code_hash: &'a str,
+    pub sender: &'a str,
+    pub lease: i64,
+}
+
+pub fn create(conn: &Connection, r: &NewRequest<'_>) -> Result<i64> {
     Ok(conn.query_row(
-        "INSERT INTO twofactl_reset_requests (user_id, created, expires, code_hash, state)
-         VALUES (?1, ?2, ?3, ?4, 'sending') RETURNING id",
-        params![user_id, now, expires, code_hash],
-        |r| r.get(0),
+        "INSERT INTO twofactl_reset_requests (user_id, created, expires, code_hash, state, sender, lease)
+         VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?6) RETURNING id",
+        params![r.user_id, r.now, r.expires, r.code_hash, r.sender, r.lease],
+        |row| row.get(0),
     )?)
 }
 
-/// Make a request that is still `sending` usable; false when a newer request voided it
-/// while its e-mail was on the way.
+/// Make a request that is still `sending` usable; false when another run settled it (a
+/// newer request voided it) while its e-mail was on the way.
 pub fn open(conn: &Connection, id: i64) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE twofactl_reset_requests SET state = 'open' WHERE id = ?1 AND state = 'sending'",
@@ -92,21 +226,47 @@ pub fn open(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// Move a request to `state` (`closed` is set for final states).
-pub fn set_state(conn: &Connection, id: i64, state: &str, now: i64) -> Result<()> {
+pub fn set_state(conn: &Connection, id: i64, state: RequestState, now: i64) -> Result<()> {
     conn.execute(
-        "UPDATE twofactl_reset_requests
-         SET state = ?2, closed = CASE WHEN ?2 IN ('open', 'sending') THEN NULL ELSE ?3 END
-         WHERE id = ?1",
-        params![id, state, now],
+        "UPDATE twofactl_reset_requests SET state = ?2, closed = ?3 WHERE id = ?1",
+        params![id, state, state.is_final().then_some(now)],
     )?;
     Ok(())
+}
+
+/// A request still `sending`, with who sends it.
+#[derive(Debug)]
+pub struct InFlight {
+    pub id: i64,
+    pub user_id: i64,
+    pub sender: Option<String>,
+    pub lease: Option<i64>,
+}
+
+/// Every request of `user_id` still `sending`.
+pub fn in_flight(conn: &Connection, user_id: i64) -> Result<Vec<InFlight>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, user_id, sender, lease FROM twofactl_reset_requests
+         WHERE user_id = ?1 AND state = 'sending'",
+    )?;
+    let rows = stmt
+        .query_map([user_id], |r| {
+            Ok(InFlight {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                sender: r.get(2)?,
+                lease: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// The user's latest delivered request, whatever its state.
 pub fn latest(conn: &Connection, user_id: i64) -> Result<Option<Request>> {
     Ok(conn
         .query_row(
-            "SELECT id, expires, code_hash, attempts, state FROM twofactl_reset_requests
+            "SELECT id, expires, code_hash, attempts, state, closed FROM twofactl_reset_requests
              WHERE user_id = ?1 AND state NOT IN ('sending', 'undelivered')
              ORDER BY id DESC LIMIT 1",
             [user_id],
@@ -115,8 +275,9 @@ pub fn latest(conn: &Connection, user_id: i64) -> Result<Option<Request>> {
                     id: r.get(0)?,
                     expires: r.get(1)?,
                     code_hash: r.get(2)?,
-                    attempts: r.get::<_, i64>(3)? as u32,
+                    attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
                     state: r.get(4)?,
+                    closed: r.get(5)?,
                 })
             },
         )
@@ -128,37 +289,12 @@ pub fn add_attempt(conn: &Connection, id: i64) -> Result<u32> {
     Ok(conn.query_row(
         "UPDATE twofactl_reset_requests SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
         [id],
-        |r| Ok(r.get::<_, i64>(0)? as u32),
+        |r| Ok(u32::try_from(r.get::<_, i64>(0)?).unwrap_or(u32::MAX)),
     )?)
-}
-
-/// Wrong confirmation codes for `user_id` since `since`.
-pub fn totp_failures(conn: &Connection, user_id: i64, since: i64) -> Result<u32> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM twofactl_totp_failures WHERE user_id = ?1 AND time > ?2",
-        params![user_id, since],
-        |r| Ok(r.get::<_, i64>(0)? as u32),
-    )?)
-}
-
-pub fn record_totp_failure(conn: &Connection, user_id: i64, now: i64) -> Result<()> {
-    conn.execute(
-        "INSERT INTO twofactl_totp_failures (user_id, time) VALUES (?1, ?2)",
-        params![user_id, now],
-    )?;
-    Ok(())
-}
-
-pub fn clear_totp_failures(conn: &Connection, user_id: i64) -> Result<()> {
-    conn.execute(
-        "DELETE FROM twofactl_totp_failures WHERE user_id = ?1",
-        [user_id],
-    )?;
-    Ok(())
 }
 
 /// The state of one request, if it exists.
-pub fn request_state(conn: &Connection, id: i64) -> Result<Option<String>> {
+pub fn request_state(conn: &Connection, id: i64) -> Result<Option<RequestState>> {
     Ok(conn
         .query_row(
             "SELECT state FROM twofactl_reset_requests WHERE id = ?1",

@@ -9,7 +9,27 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Names;
-use crate::cli::Status;
+
+/// A user's 2FA state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// An authenticator is active: the application asks for a code at login.
+    Enabled,
+    /// A new key awaits confirmation (in the application's columns, or twofactl's).
+    Pending,
+    /// No authenticator.
+    Disabled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Enabled => "enabled",
+            Status::Pending => "pending",
+            Status::Disabled => "disabled",
+        }
+    }
+}
 
 /// A user as resolved for a change.
 #[derive(Debug, Clone)]
@@ -143,9 +163,12 @@ impl<'c> Resolver<'c> {
     }
 }
 
-/// Clears users' 2FA and revokes their sessions, with prepared statements.
+/// Clears users' 2FA (and any key twofactl holds pending for them) and revokes their
+/// sessions, with prepared statements. Only inside a write transaction (twofactl's tables
+/// exist there).
 pub struct Resetter<'c> {
     clear: rusqlite::Statement<'c>,
+    discard: rusqlite::Statement<'c>,
     revoke: Option<rusqlite::Statement<'c>>,
 }
 
@@ -159,6 +182,7 @@ impl<'c> Resetter<'c> {
                 enabled = n.totp_enabled,
                 id = n.id
             ))?,
+            discard: conn.prepare("DELETE FROM twofactl_pending_keys WHERE user_id = ?1")?,
             revoke: n
                 .sessions
                 .as_ref()
@@ -170,10 +194,21 @@ impl<'c> Resetter<'c> {
     /// Clear the user's TOTP key; return how many sessions were deleted.
     pub fn reset(&mut self, id: i64) -> Result<u64> {
         self.clear.execute(params![id])?;
+        self.discard_pending(id)?;
+        self.revoke(id)
+    }
+
+    /// Delete the user's sessions; return how many there were.
+    pub fn revoke(&mut self, id: i64) -> Result<u64> {
         Ok(match &mut self.revoke {
             Some(s) => s.execute(params![id])? as u64,
             None => 0,
         })
+    }
+
+    /// Drop a key twofactl holds pending for the user; whether there was one.
+    pub fn discard_pending(&mut self, id: i64) -> Result<bool> {
+        Ok(self.discard.execute(params![id])? > 0)
     }
 }
 
@@ -228,9 +263,20 @@ where
             "u.{} IS NOT NULL AND u.{} <> 0",
             n.totp_secret, n.totp_enabled
         )),
+        Some(Status::Pending) if own_version >= 5 => conds.push(format!(
+            "((u.{s} IS NOT NULL AND u.{e} = 0)
+              OR (u.{s} IS NULL AND u.{id} IN (SELECT user_id FROM twofactl_pending_keys)))",
+            s = n.totp_secret,
+            e = n.totp_enabled,
+            id = n.id
+        )),
         Some(Status::Pending) => conds.push(format!(
             "u.{} IS NOT NULL AND u.{} = 0",
             n.totp_secret, n.totp_enabled
+        )),
+        Some(Status::Disabled) if own_version >= 5 => conds.push(format!(
+            "u.{} IS NULL AND u.{} NOT IN (SELECT user_id FROM twofactl_pending_keys)",
+            n.totp_secret, n.id
         )),
         Some(Status::Disabled) => conds.push(format!("u.{} IS NULL", n.totp_secret)),
         None => {}
@@ -294,6 +340,13 @@ where
             )
         })
         .transpose()?;
+    // A key twofactl holds pending makes a user without an authenticator `pending`.
+    let mut pending_stmt = (own_version >= 5)
+        .then(|| {
+            conn.prepare("SELECT user_id, created FROM twofactl_pending_keys ORDER BY user_id")
+        })
+        .transpose()?;
+    let mut pending = Merge::new(pending_stmt.as_mut().map(|s| s.query([])).transpose()?)?;
     let mut changes = Merge::new(changes_stmt.as_mut().map(|s| s.query([])).transpose()?)?;
     let mut open = Merge::new(open_stmt.as_mut().map(|s| s.query([now])).transpose()?)?;
     let mut rows = stmt.raw_query();
@@ -304,7 +357,10 @@ where
             username: bytes(row, 1)?,
             email: bytes(row, 2)?,
             is_admin: truthy(row, 3)?,
-            status: status(truthy(row, 4)?, truthy(row, 5)?),
+            status: match status(truthy(row, 4)?, truthy(row, 5)?) {
+                Status::Disabled if pending.value_for(id)?.is_some() => Status::Pending,
+                s => s,
+            },
             reset_open_until: open.value_for(id)?,
             last_2fa_change: changes.value_for(id)?,
         };
@@ -390,22 +446,12 @@ pub fn totp_key(conn: &Connection, n: &Names, id: i64) -> Result<Option<String>>
     Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
 }
 
-/// Store a new key as pending (`totp_enabled` 0).
-pub fn set_pending_key(conn: &Connection, n: &Names, id: i64, key: &str) -> Result<()> {
+/// Make `key` the user's active authenticator.
+pub fn set_active_key(conn: &Connection, n: &Names, id: i64, key: &str) -> Result<()> {
     let sql = format!(
-        "UPDATE {} SET {} = ?2, {} = 0 WHERE {} = ?1",
+        "UPDATE {} SET {} = ?2, {} = 1 WHERE {} = ?1",
         n.users, n.totp_secret, n.totp_enabled, n.id
     );
     conn.execute(&sql, params![id, key])?;
-    Ok(())
-}
-
-/// Activate the pending key.
-pub fn enable_key(conn: &Connection, n: &Names, id: i64) -> Result<()> {
-    let sql = format!(
-        "UPDATE {} SET {} = 1 WHERE {} = ?1 AND {} IS NOT NULL",
-        n.users, n.totp_enabled, n.id, n.totp_secret
-    );
-    conn.execute(&sql, [id])?;
     Ok(())
 }

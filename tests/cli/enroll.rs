@@ -132,7 +132,7 @@ fn hotp(key: &[u8], counter: u64, digits: u32) -> String {
 }
 
 /// RFC 6238 with the authenticator apps' parameters: SHA1, 30 s, 6 digits.
-fn totp_at(base32_key: &str, unix: i64) -> String {
+pub(crate) fn totp_at(base32_key: &str, unix: i64) -> String {
     let key = data_encoding::BASE32_NOPAD
         .decode(base32_key.as_bytes())
         .expect("the key is base32");
@@ -190,7 +190,7 @@ fn the_tests_totp_matches_the_rfc_vectors() {
 
 /// Wait, if needed, until at least 4 s remain in the current 30-second step, so that the
 /// binary run next reads the same step as the test.
-fn settle() {
+pub(crate) fn settle() {
     let secs = now().rem_euclid(30);
     if secs >= 26 {
         std::thread::sleep(Duration::from_millis(((30 - secs) as u64) * 1000 + 200));
@@ -626,7 +626,9 @@ fn grouped(key: &str) -> String {
 /// The user's stored (pending or active) key.
 #[track_caller]
 fn key_of(sb: &Sandbox, user: &str) -> String {
-    sb.totp(user).0.expect("the user has a key")
+    sb.pending_key(user)
+        .or_else(|| sb.totp(user).0)
+        .expect("the user has a key")
 }
 
 /// A key of 32 base32 characters (upper case, no padding) that decodes to 20 bytes.
@@ -668,7 +670,11 @@ fn begin(sb: &Sandbox, user: &str, extra: &[&str]) -> String {
     run.ok();
     let key = key_of(sb, user);
     run.never_shows(&key);
-    assert_eq!(sb.totp(user).1, 0, "the new key is pending");
+    assert_eq!(
+        sb.pending_key(user).as_deref(),
+        Some(key.as_str()),
+        "the new key is pending in twofactl's table"
+    );
     key
 }
 
@@ -690,7 +696,8 @@ fn enroll_writes_a_png_of_the_exact_otpauth_uri_of_the_pending_key() {
 
     let key = key_of(&sb, "dave");
     assert_key_shape(&key);
-    assert_eq!(sb.totp("dave"), (Some(key.clone()), 0), "pending");
+    assert_eq!(sb.pending_key("dave"), Some(key.clone()), "pending");
+    sb.assert_untouched(&USERS[2]);
     let uri = format!(
         "otpauth://totp/Fixture%20App:dave%40example.com?secret={key}&issuer=Fixture%20App"
     );
@@ -704,9 +711,11 @@ fn enroll_writes_a_png_of_the_exact_otpauth_uri_of_the_pending_key() {
         .never_shows(&key.to_lowercase())
         .never_shows("otpauth")
         .stderr_contains("twofactl enroll dave --code");
+    // A pending key is not yet a change of the user's 2FA: the application's columns are
+    // untouched until a code confirms it.
     assert_eq!(
         audit_of(&sb, "dave", "enroll"),
-        [("key_created".to_owned(), true)]
+        [("key_created".to_owned(), false)]
     );
     assert!(!format!("{:?}", sb.audit()).contains(&key));
     // Nothing but the user's row changed: others untouched.
@@ -717,10 +726,16 @@ fn enroll_writes_a_png_of_the_exact_otpauth_uri_of_the_pending_key() {
         "a pending key is not news yet"
     );
 
-    // A second enrolment makes a different key.
+    // A second enrolment (--force: a key is pending) makes a different key.
     let png2 = sb.path("dave2.png");
-    sb.run(["enroll", "dave", "--qr-png", png2.to_str().unwrap()])
-        .ok();
+    sb.run([
+        "enroll",
+        "dave",
+        "--qr-png",
+        png2.to_str().unwrap(),
+        "--force",
+    ])
+    .ok();
     let key2 = key_of(&sb, "dave");
     assert_key_shape(&key2);
     assert_ne!(key, key2);
@@ -822,7 +837,7 @@ fn an_existing_qr_file_is_kept_without_force_and_replaced_with_it() {
     let key = key_of(&sb, "dave");
     assert!(decode_png(&png, 8).text.contains(&key));
     assert_eq!(mode(&png), 0o600, "the replaced file is private again");
-    assert_eq!(sb.totp("dave"), (Some(key), 0));
+    assert_eq!(sb.pending_key("dave"), Some(key));
 }
 
 #[test]
@@ -836,6 +851,8 @@ fn a_qr_file_that_cannot_be_written_changes_nothing() {
         "enroll",
         "bob",
         "--force",
+        "--reason",
+        "new phone",
         "--qr-png",
         png.to_str().unwrap(),
     ]);
@@ -999,7 +1016,7 @@ fn codes_within_one_step_confirm_the_key() {
         eprintln!("note: oathtool is not installed; the RFC vectors alone check the test's TOTP");
     }
     for (n, offset) in [-1i64, 0, 1].into_iter().enumerate() {
-        let key = begin(&sb, "dave", &["--force"]);
+        let key = begin(&sb, "dave", &["--force", "--reason", "new phone"]);
         settle();
         let code = totp_at(&key, now() + offset * 30);
         let run = sb.run(["enroll", "dave", "--code", &code]);
@@ -1046,7 +1063,7 @@ fn codes_two_steps_away_are_rejected_and_the_key_stays_pending() {
         }
         let run = sb.run(["enroll", "dave", "--code", &code]);
         run.code(3).stderr_contains("wrong code").never_shows(&key);
-        assert_eq!(sb.totp("dave"), (Some(key.clone()), 0), "still pending");
+        assert_eq!(sb.pending_key("dave"), Some(key.clone()), "still pending");
     }
     assert!(server.messages().is_empty());
     assert!(
@@ -1072,9 +1089,9 @@ fn too_many_wrong_confirmation_codes_are_limited() {
     settle();
     let run = sb.run(["enroll", "dave", "--code", &totp_at(&key, now())]);
     run.code(5).never_shows(&key);
-    assert_eq!(sb.totp("dave"), (Some(key), 0), "still pending");
-    // A new key starts the count again.
-    let key = begin(&sb, "dave", &[]);
+    assert_eq!(sb.pending_key("dave"), Some(key.clone()), "still pending");
+    // A new key (--force: one is pending) starts the count again.
+    let key = begin(&sb, "dave", &["--force"]);
     settle();
     sb.run(["enroll", "dave", "--code", &totp_at(&key, now())])
         .ok();
@@ -1109,11 +1126,14 @@ fn an_active_authenticator_is_replaced_only_with_force() {
         "--qr-png",
         png.to_str().unwrap(),
         "--force",
+        "--reason",
+        "new phone",
     ])
     .ok();
     let key = key_of(&sb, "bob");
     assert_ne!(key, secret_of("bob"));
-    assert_eq!(sb.totp("bob"), (Some(key.clone()), 0));
+    assert_eq!(sb.pending_key("bob"), Some(key.clone()));
+    sb.assert_untouched(&USERS[0]);
     assert!(decode_png(&png, 8).text.contains(&key));
 }
 
@@ -1159,7 +1179,12 @@ fn verify_with_enroll_goes_straight_into_enrolment() {
     let key = key_of(&sb, "bob");
     assert_key_shape(&key);
     assert_ne!(key, secret_of("bob"));
-    assert_eq!(sb.totp("bob"), (Some(key.clone()), 0), "a new pending key");
+    assert_eq!(sb.totp("bob"), (None, 0), "the old key is cleared");
+    assert_eq!(
+        sb.pending_key("bob"),
+        Some(key.clone()),
+        "a new pending key"
+    );
     assert_eq!(sb.sessions("bob"), 0);
     assert_eq!(
         decode_png(&png, 8).text,

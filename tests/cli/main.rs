@@ -18,3 +18,4 @@ mod self_service;
 mod smtp;
 mod smtp_selftest;
 mod support;
+mod trust;

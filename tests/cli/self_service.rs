@@ -644,12 +644,12 @@ fn wrong_passwords_lock_request_reset_until_the_lockout_ends() {
     // The lock is per user: bob is not locked.
     request_code(&sb, &server, "bob");
 
-    // The lock is counted in the database: once the failures are older than the lockout,
-    // the right password works again.
+    // The lock is kept in the database: once it and the failures are older than the
+    // lockout, the right password works again.
     sb.conn()
-        .execute(
-            "UPDATE twofactl_password_failures SET time = time - 901",
-            [],
+        .execute_batch(
+            "UPDATE twofactl_password_failures SET time = time - 901;
+             UPDATE twofactl_locks SET since = since - 901, until = until - 901;",
         )
         .unwrap();
     let code = request_code(&sb, &server, "alice");

@@ -71,6 +71,12 @@ pub struct Options {
     pub fail_after: Option<usize>,
     /// Serve a self-signed certificate that the test CA did not sign, so TLS must fail.
     pub untrusted_cert: bool,
+    /// Wait this long before answering the end of each message's DATA (the message is
+    /// already recorded, so a test can act while the client waits).
+    pub data_reply_delay: Duration,
+    /// Take each message's data but never answer its end (the client must time out);
+    /// counted by [`Server::unanswered`], not kept as accepted.
+    pub no_final_reply: bool,
 }
 
 impl Default for Options {
@@ -81,6 +87,8 @@ impl Default for Options {
             reject_rcpt: Vec::new(),
             fail_after: None,
             untrusted_cert: false,
+            data_reply_delay: Duration::ZERO,
+            no_final_reply: false,
         }
     }
 }
@@ -168,6 +176,7 @@ impl Server {
                 fail_after: opts.fail_after,
                 messages: Vec::new(),
                 commands: Vec::new(),
+                unanswered: 0,
             }),
             opts,
             tls,
@@ -201,6 +210,11 @@ impl Server {
     /// content and with AUTH credentials left out (`"EHLO host"`, `"AUTH PLAIN"`, `"QUIT"`).
     pub fn commands(&self) -> Vec<String> {
         lock(&self.state.log).commands.clone()
+    }
+
+    /// Messages whose data arrived but whose end was never answered (`no_final_reply`).
+    pub fn unanswered(&self) -> usize {
+        lock(&self.state.log).unanswered
     }
 
     /// Changes the 451 failure injection: `Some(n)` fails every message once `n` are accepted.
@@ -250,6 +264,7 @@ struct Log {
     fail_after: Option<usize>,
     messages: Vec<Received>,
     commands: Vec<String>,
+    unanswered: usize,
 }
 
 /// A test that panicked while holding a lock must not turn every later call into a panic too.
@@ -814,6 +829,12 @@ impl<'a> Session<'a> {
             }
             continued = !complete;
         }
+        if problem.is_none() && self.state.opts.no_final_reply {
+            lock(&self.state.log).unanswered += 1;
+            // Say nothing more; wait for the client to give up and close.
+            let _ = io::copy(io, &mut io::sink());
+            return Ok(());
+        }
         let answer = match problem {
             Some(problem) => problem.to_owned(),
             None => {
@@ -833,6 +854,7 @@ impl<'a> Session<'a> {
             }
         };
         self.reset_transaction();
+        thread::sleep(self.state.opts.data_reply_delay);
         say(io, &answer)
     }
 }

@@ -377,6 +377,23 @@ impl Sandbox {
             .unwrap_or_else(|| panic!("no user {name:?} in the fixture"))
     }
 
+    /// The key twofactl holds pending for a user (in its own table), if any.
+    #[track_caller]
+    pub fn pending_key(&self, name: &str) -> Option<String> {
+        let conn = self.conn();
+        if !has_table(&conn, "twofactl_pending_keys") {
+            return None;
+        }
+        conn.query_row(
+            "SELECT p.secret FROM twofactl_pending_keys p JOIN users u ON u.id = p.user_id
+             WHERE u.username = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+    }
+
     /// The user's 2FA is cleared: no key, not enabled.
     #[track_caller]
     pub fn assert_cleared(&self, name: &str) {

@@ -1,0 +1,355 @@
+//! Enrolment: a new TOTP key (20 bytes from the OS CSPRNG) kept pending in twofactl's own
+//! table until a code from it is confirmed; only then does the application's key change, in
+//! one transaction with the audit row and the notification. Replacing an active
+//! authenticator is a 2FA change like an administrative reset: it needs a reason (and
+//! `allow_admin` for administrators), and its confirmation ends the user's sessions.
+//!
+//! The flow has three phases so that the command can stage the QR files in between:
+//! [`plan`] checks and makes the key (nothing stored), [`store`] records it pending (the
+//! checks again, under the write lock), [`confirm`] activates it with a code.
+
+use anyhow::Result;
+
+use super::notify::{self, Delivery};
+use super::{Env, Event, refresh_user, shell_word, tries};
+use crate::db::outbox::{self, Scope};
+use crate::db::pending::{self, PendingKey};
+use crate::db::reset::{self, LockKind};
+use crate::db::users::{self, Resetter, Status, User};
+use crate::db::{self, Db, migrate};
+use crate::error::{Exit, fail};
+use crate::mail::{MailConfig, Notice, compose};
+use crate::output::{rfc3339, safe};
+use crate::{secret, totp};
+
+pub const ACTION: &str = "enroll";
+
+/// What the operator allowed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Replace a pending key, or an active authenticator.
+    pub force: bool,
+    /// Replace the authenticator of an application administrator.
+    pub allow_admin: bool,
+    /// Why an active authenticator is replaced (required for that).
+    pub reason: Option<&'a str>,
+    /// The application administrator acting (already checked to be one).
+    pub actor: Option<&'a str>,
+}
+
+/// A new key, made and checked, not yet stored.
+#[derive(Debug)]
+pub struct Plan {
+    pub user: User,
+    pub key: String,
+    pub uri: String,
+    pub replaces_active: bool,
+    force: bool,
+    allow_admin: bool,
+    reason: Option<String>,
+    actor: Option<String>,
+}
+
+impl Plan {
+    fn options(&self) -> Options<'_> {
+        Options {
+            force: self.force,
+            allow_admin: self.allow_admin,
+            reason: self.reason.as_deref(),
+            actor: self.actor.as_deref(),
+        }
+    }
+}
+
+/// Check that `user` may get a new key with `opts`, and make it (nothing is stored).
+pub fn plan(db: &Db, user: &User, issuer: &str, opts: &Options<'_>) -> Result<Plan> {
+    // The user as they are now (a reset may just have cleared their 2FA).
+    let user = &refresh_user(&db.conn, &db.names, user)?;
+    let pending = if migrate::check(&db.conn)? >= 5 {
+        pending::get(&db.conn, user.id)?
+    } else {
+        None
+    };
+    check(user, pending.as_ref(), opts)?;
+    let key = secret::new_totp_key()?;
+    let uri = totp::otpauth_uri(issuer, &user.email, &key);
+    Ok(Plan {
+        user: user.clone(),
+        key,
+        uri,
+        replaces_active: user.status == Status::Enabled,
+        force: opts.force,
+        allow_admin: opts.allow_admin,
+        reason: opts.reason.map(str::to_owned),
+        actor: opts.actor.map(str::to_owned),
+    })
+}
+
+/// The rules for a new key, checked before anything is made and again under the lock.
+fn check(user: &User, pending: Option<&PendingKey>, opts: &Options<'_>) -> Result<()> {
+    let name = safe(&user.username);
+    let word = shell_word(&user.username);
+    if let Some(p) = pending
+        && !opts.force
+    {
+        return Err(fail(
+            Exit::Usage,
+            format!("a new key for {name} has been pending since {}", rfc3339(p.created)),
+        )
+        .hint(format!(
+            "confirm it with a code from the app (twofactl enroll {word} --code-stdin), or make another with --force"
+        ))
+        .into());
+    }
+    if user.status != Status::Enabled {
+        return Ok(());
+    }
+    if !opts.force {
+        return Err(fail(
+            Exit::Usage,
+            format!("{name} already has an active authenticator"),
+        )
+        .hint(format!(
+            "reset it first (twofactl admin-reset {word} --reason ...), or replace it with --force --reason ..."
+        ))
+        .into());
+    }
+    if opts.reason.is_none() {
+        return Err(fail(
+            Exit::Usage,
+            format!("replacing the active authenticator of {name} needs a reason"),
+        )
+        .hint("pass --reason TEXT (recorded in the audit log)")
+        .into());
+    }
+    if user.is_admin && !opts.allow_admin {
+        return Err(fail(
+            Exit::Usage,
+            format!("{name} is an administrator of the application; nothing changed"),
+        )
+        .hint("pass --allow-admin to replace an administrator's authenticator")
+        .into());
+    }
+    Ok(())
+}
+
+/// Store the planned key as pending, checking the rules again under the write lock, so that
+/// of several runs for one user exactly one succeeds.
+pub fn store(env: &Env, db: &mut Db, plan: &Plan) -> Result<()> {
+    let tx = db::write(&mut db.conn)?;
+    let user = refresh_user(&tx, &db.names, &plan.user)?;
+    let existing = pending::get(&tx, user.id)?;
+    // What was checked before must still hold: the state may have changed meanwhile.
+    check(&user, existing.as_ref(), &plan.options())?;
+    let replaces_active = user.status == Status::Enabled;
+    pending::put(
+        &tx,
+        user.id,
+        &PendingKey {
+            secret: plan.key.clone(),
+            created: env.now(),
+            replaces_active,
+            reason: plan.reason.clone(),
+            actor: plan.actor.clone(),
+        },
+    )?;
+    reset::clear_failures(&tx, user.id, LockKind::Totp)?;
+    let detail = match (&existing, replaces_active) {
+        (_, true) => "new key pending confirmation; it will replace the active authenticator",
+        (Some(_), false) => "new key pending confirmation; it replaced a pending key",
+        (None, false) => "new key pending confirmation",
+    };
+    env.audit(
+        &tx,
+        &user,
+        &Event {
+            actor: plan.actor.as_deref(),
+            reason: plan.reason.as_deref(),
+            ..Event::new(ACTION, "key_created").detail(detail)
+        },
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A confirmed key.
+#[derive(Debug)]
+pub struct Confirmed {
+    /// It replaced an active authenticator (whose sessions were ended).
+    pub replaced: bool,
+    pub sessions_revoked: u64,
+    /// The user's notification.
+    pub delivery: Delivery,
+    pub outbox_id: i64,
+}
+
+/// The key a code confirms: twofactl's pending key, or else one the application itself
+/// holds pending (its key set, not enabled).
+enum Waiting {
+    Ours(PendingKey),
+    Application(String),
+}
+
+/// Confirm the user's pending key with `code` from the app: activate it, end the sessions
+/// when it replaces an active authenticator, audit, queue and send the notification.
+pub fn confirm(
+    env: &Env,
+    db: &mut Db,
+    user: &User,
+    code: &str,
+    mail: &MailConfig,
+) -> Result<Confirmed> {
+    let tx = db::write(&mut db.conn)?;
+    let user = refresh_user(&tx, &db.names, user)?;
+    let waiting = waiting_key(&tx, &db.names, &user)?;
+    check_lock(env, &tx, &user)?;
+    let key = match &waiting {
+        Waiting::Ours(p) => p.secret.clone(),
+        Waiting::Application(k) => k.clone(),
+    };
+    let now = env.now();
+    if totp::check(&key, code, u64::try_from(now).unwrap_or(0))?.is_none() {
+        let err = wrong_code(env, &tx, &user)?;
+        tx.commit()?;
+        return Err(err);
+    }
+    let (replaced, reason, actor) = match &waiting {
+        Waiting::Ours(p) => (p.replaces_active, p.reason.clone(), p.actor.clone()),
+        Waiting::Application(_) => (false, None, None),
+    };
+    users::set_active_key(&tx, &db.names, user.id, &key)?;
+    let mut resetter = Resetter::new(&tx, &db.names)?;
+    resetter.discard_pending(user.id)?;
+    let sessions_revoked = if replaced {
+        resetter.revoke(user.id)?
+    } else {
+        0
+    };
+    drop(resetter);
+    reset::clear_failures(&tx, user.id, LockKind::Totp)?;
+    let detail = if replaced {
+        "replaced the active authenticator; sessions ended; notification queued"
+    } else {
+        "notification queued"
+    };
+    env.audit(
+        &tx,
+        &user,
+        &Event {
+            changed: true,
+            actor: actor.as_deref(),
+            reason: reason.as_deref(),
+            ..Event::new(ACTION, "confirmed").detail(detail)
+        },
+    )?;
+    let notice = Notice::Enrolled { replaced };
+    let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
+    let outbox_id =
+        outbox::Queue::new(&tx)?.push(env.now(), user.id, &user.username, notice.kind(), &msg)?;
+    tx.commit()?;
+    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
+    Ok(Confirmed {
+        replaced,
+        sessions_revoked,
+        delivery,
+        outbox_id,
+    })
+}
+
+fn waiting_key(conn: &rusqlite::Connection, names: &db::Names, user: &User) -> Result<Waiting> {
+    let again = format!("twofactl enroll {}", shell_word(&user.username));
+    if let Some(p) = pending::get(conn, user.id)? {
+        if user.status == Status::Enabled && !p.replaces_active {
+            return Err(fail(
+                Exit::Usage,
+                format!(
+                    "{} activated another authenticator after this key was made",
+                    safe(&user.username)
+                ),
+            )
+            .hint(format!(
+                "to replace it, make a new key: {again} --force --reason ..."
+            ))
+            .into());
+        }
+        return Ok(Waiting::Ours(p));
+    }
+    match user.status {
+        Status::Pending => Ok(Waiting::Application(
+            users::totp_key(conn, names, user.id)?.unwrap_or_default(),
+        )),
+        Status::Enabled => Err(fail(
+            Exit::Usage,
+            format!("the authenticator of {} is already active", safe(&user.username)),
+        )
+        .hint("a code confirms a key only once; to replace it, use --force --reason ... without --code")
+        .into()),
+        Status::Disabled => Err(fail(
+            Exit::Usage,
+            format!("{} has no key waiting for confirmation", safe(&user.username)),
+        )
+        .hint(format!("make one first: {again}"))
+        .into()),
+    }
+}
+
+/// Exit 5 while the user is locked out of confirming by wrong codes.
+fn check_lock(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<()> {
+    if let Some(until) = reset::locked_until(conn, user.id, LockKind::Totp, env.now())? {
+        return Err(fail(
+            Exit::Limited,
+            format!(
+                "too many wrong codes for {}; confirming is locked until {}",
+                safe(&user.username),
+                rfc3339(until)
+            ),
+        )
+        .hint(format!(
+            "wait, or make a new key: twofactl enroll {} --force",
+            shell_word(&user.username)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Record a wrong code (and lock when it is one too many); the error to report.
+fn wrong_code(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<anyhow::Error> {
+    let now = env.now();
+    let lockout = Env::secs(env.policy.lockout);
+    reset::record_failure(conn, user.id, LockKind::Totp, now)?;
+    let failures = reset::failures(conn, user.id, LockKind::Totp, now - lockout)?;
+    let left = env.policy.max_attempts.saturating_sub(failures);
+    env.audit(conn, user, &Event::new(ACTION, "wrong_code"))?;
+    let hint = "enter the code the app shows now; check the phone's clock if codes keep failing";
+    if left == 0 {
+        reset::lock(conn, user.id, LockKind::Totp, now, now + lockout)?;
+        return Ok(fail(
+            Exit::Rejected,
+            format!(
+                "wrong code; the new key stays pending, and confirming is locked until {}",
+                rfc3339(now + lockout)
+            ),
+        )
+        .hint(hint)
+        .into());
+    }
+    Ok(fail(
+        Exit::Rejected,
+        format!(
+            "wrong code; the new key stays pending ({} left)",
+            tries(left)
+        ),
+    )
+    .hint(hint)
+    .into())
+}
+
+/// The key waiting for the user's confirmation in twofactl's table (the sandbox computes a
+/// code from it; nothing else reads it back).
+pub fn pending_secret(db: &Db, user: &User) -> Result<Option<String>> {
+    if migrate::check(&db.conn)? < 5 {
+        return Ok(None);
+    }
+    Ok(pending::get(&db.conn, user.id)?.map(|p| p.secret))
+}

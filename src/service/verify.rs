@@ -1,0 +1,162 @@
+//! Step 2 of the self-service reset. In one `BEGIN IMMEDIATE` transaction the code is checked
+//! against the open request (Argon2id, constant time) and, if right, the request is spent,
+//! the user's 2FA cleared (with any key pending for them), their sessions deleted, an audit
+//! row written and a notification queued; the notification is sent after the commit. Two
+//! runs racing with the right code serialise on the write lock: exactly one succeeds.
+
+use anyhow::Result;
+
+use super::notify::{self, Delivery};
+use super::{Env, Event, request, shell_word, tries};
+use crate::db::outbox::{self, Scope};
+use crate::db::reset::{self, RequestState};
+use crate::db::users::{Resetter, User};
+use crate::db::{self, Db};
+use crate::error::{Exit, Failure, fail};
+use crate::mail::{MailConfig, Notice, compose};
+use crate::output::{rfc3339, safe};
+use crate::secret;
+
+pub const ACTION: &str = "verify";
+
+/// A reset made with the right code.
+#[derive(Debug)]
+pub struct Verified {
+    pub sessions_revoked: u64,
+    pub delivery: Delivery,
+    pub outbox_id: i64,
+}
+
+/// Why a code did not reset, for the command's output (`outcome`) and its error.
+#[derive(Debug)]
+pub struct Refused {
+    /// `no_request`, `expired`, `spent`, `void`, `wrong_code`, `too_many_attempts`.
+    pub outcome: &'static str,
+    pub attempts_left: Option<u32>,
+    pub error: Failure,
+}
+
+/// Check `code` for `user` and, if right, reset (see the module comment).
+pub fn verify(
+    env: &Env,
+    db: &mut Db,
+    user: &User,
+    code: &str,
+    mail: &MailConfig,
+) -> Result<Result<Verified, Refused>> {
+    let tx = db::write(&mut db.conn)?;
+    request::settle_abandoned(env, &tx, user)?;
+    let again = format!("twofactl request-reset {}", shell_word(&user.username));
+    let log = |outcome: &str| env.audit(&tx, user, &Event::new(ACTION, outcome));
+    let refused = |outcome, attempts_left, error: Failure| Refused {
+        outcome,
+        attempts_left,
+        error,
+    };
+    let Some(req) = reset::latest(&tx, user.id)? else {
+        tx.commit()?;
+        let e = fail(
+            Exit::Rejected,
+            format!("{} has no open reset request", safe(&user.username)),
+        )
+        .hint(again);
+        return Ok(Err(refused("no_request", None, e)));
+    };
+    // The clock is read now, after any prompt and once the write lock is held.
+    let now = env.now();
+    if req.state == RequestState::Open && req.expires <= now {
+        reset::set_state(&tx, req.id, RequestState::Expired, now)?;
+        log("expired")?;
+        tx.commit()?;
+        let e = fail(
+            Exit::Rejected,
+            format!("the code expired at {}", rfc3339(req.expires)),
+        )
+        .hint(format!("request a new one: {again}"));
+        return Ok(Err(refused("expired", None, e)));
+    }
+    if req.state != RequestState::Open {
+        tx.commit()?;
+        return Ok(Err(closed(&req, env.policy.max_attempts, &again)));
+    }
+    if !secret::code_matches(code, &req.code_hash) {
+        let attempts = reset::add_attempt(&tx, req.id)?;
+        let left = env.policy.max_attempts.saturating_sub(attempts);
+        if left == 0 {
+            reset::set_state(&tx, req.id, RequestState::Void, env.now())?;
+            log("too_many_attempts")?;
+            tx.commit()?;
+            let e = fail(
+                Exit::Limited,
+                format!("wrong code, {attempts} times: the request is void"),
+            )
+            .hint(format!("request a new code: {again}"));
+            return Ok(Err(refused("too_many_attempts", Some(0), e)));
+        }
+        log("wrong_code")?;
+        tx.commit()?;
+        let e = fail(Exit::Rejected, format!("wrong code; {} left", tries(left)));
+        return Ok(Err(refused("wrong_code", Some(left), e)));
+    }
+
+    // The right code: spend it and clear the 2FA, all in this transaction.
+    reset::set_state(&tx, req.id, RequestState::Spent, env.now())?;
+    let sessions_revoked = Resetter::new(&tx, &db.names)?.reset(user.id)?;
+    env.audit(
+        &tx,
+        user,
+        &Event {
+            changed: true,
+            ..Event::new(ACTION, "reset").detail("notification queued")
+        },
+    )?;
+    let msg = compose(
+        mail,
+        &user.username,
+        &user.email,
+        &Notice::SelfReset,
+        env.now(),
+    )?;
+    let outbox_id = outbox::Queue::new(&tx)?.push(
+        env.now(),
+        user.id,
+        &user.username,
+        Notice::SelfReset.kind(),
+        &msg,
+    )?;
+    tx.commit()?;
+    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
+    Ok(Ok(Verified {
+        sessions_revoked,
+        delivery,
+        outbox_id,
+    }))
+}
+
+/// A request that is over: spent, expired or voided.
+fn closed(req: &reset::Request, max_attempts: u32, again: &str) -> Refused {
+    let when = req.closed.map(rfc3339).unwrap_or_default();
+    let (outcome, why) = match req.state {
+        RequestState::Spent => ("spent", format!("the code was already used ({when})")),
+        RequestState::Expired => (
+            "expired",
+            format!("the code expired at {}", rfc3339(req.expires)),
+        ),
+        _ if req.attempts >= max_attempts => (
+            "void",
+            format!(
+                "the code was voided at {when} after {} wrong codes",
+                req.attempts
+            ),
+        ),
+        _ => (
+            "void",
+            format!("the code was voided at {when}: a newer request replaced it"),
+        ),
+    };
+    Refused {
+        outcome,
+        attempts_left: None,
+        error: fail(Exit::Rejected, why).hint(format!("request a new code now: {again}")),
+    }
+}
