@@ -390,13 +390,21 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__enroll)
-            opts="-y -q -v -h -V --code --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --code --code-stdin --reason --allow-admin --actor --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -966,7 +974,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__verify)
-            opts="-y -q -v -h -V --enroll --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --code-stdin --enroll --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

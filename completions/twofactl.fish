@@ -65,10 +65,11 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l config -d '
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
+complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l code-stdin -d 'Read the code from the first line of stdin'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l enroll -d 'Go straight on to enrolling a new authenticator (takes enroll\'s QR options)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-terminal -d 'Print the QR code in the terminal (the default when stdout is a terminal)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l show-secret -d 'Print the key (in groups of four) and the otpauth URI, for typing into the app by hand'
-complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l force -d 'Replace an active authenticator, and overwrite existing QR files'
+complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l force -d 'Replace a pending key or an active authenticator (with --reason), and overwrite existing QR files (regular files only)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -s y -l yes -d 'Answer yes to confirmations'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -s q -l quiet -d 'Print less on stderr'
@@ -76,6 +77,8 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -s v -l verbos
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l code -d 'Confirm the pending key with a code from the authenticator app (no new key is made)' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l reason -d 'Why an active authenticator is replaced (needed with --force on a user whose 2FA is active; recorded in the audit log; prompted in a terminal)' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l actor -d 'The application administrator on whose behalf an active authenticator is replaced' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-png -d 'Write the QR code as a PNG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-svg -d 'Write the QR code as an SVG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg' -r
@@ -84,9 +87,11 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l config -d '
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l code-stdin -d 'Confirm the pending key with a code read from the first line of stdin'
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l allow-admin -d 'Allow replacing the active authenticator of an administrator of the application'
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-terminal -d 'Print the QR code in the terminal (the default when stdout is a terminal)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l show-secret -d 'Print the key (in groups of four) and the otpauth URI, for typing into the app by hand'
-complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l force -d 'Replace an active authenticator, and overwrite existing QR files'
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l force -d 'Replace a pending key or an active authenticator (with --reason), and overwrite existing QR files (regular files only)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -s y -l yes -d 'Answer yes to confirmations'
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -s q -l quiet -d 'Print less on stderr'
