@@ -1,7 +1,8 @@
 //! Where a person is involved, tested as a person meets it: the real binary in a
 //! pseudo-terminal (expectrl), the test reading the screen, waiting for a prompt, typing and
 //! pressing Ctrl-C. Covers the hidden password prompt, Ctrl-C at a prompt, the confirmation
-//! of `admin-reset`, and the QR code drawn in the terminal.
+//! of `admin-reset`, the QR code drawn in the terminal, and codes typed after a wait at a
+//! prompt (a run must ask the clock when it checks, not when it started).
 
 use std::fs::File;
 use std::io::Write;
@@ -12,7 +13,7 @@ use expectrl::process::unix::WaitStatus;
 use nix::sys::termios::{LocalFlags, Termios, tcgetattr};
 
 use crate::enroll::{decode, settle, totp_at};
-use crate::self_service::{PASSWORD, code_in, now, password_hash};
+use crate::self_service::{PASSWORD, code_in, now, password_hash, request, unix_of};
 use crate::smtp::Received;
 use crate::support::*;
 
@@ -200,6 +201,17 @@ impl Pty {
     /// Press Ctrl-C.
     pub fn ctrl_c(&mut self) {
         self.send("\x03");
+    }
+
+    /// Sit at the screen for `d` (reading the output meanwhile, so the program never blocks
+    /// on a full terminal).
+    pub fn pause(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            if !self.pump() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
 
     /// Wait for the end of output and the exit of the program; its exit code (128 + the
@@ -600,4 +612,62 @@ fn ctrl_c_at_the_enroll_code_prompt_exits_130_and_says_the_key_is_pending() {
         after.contains("pending"),
         "after Ctrl-C the run should say the key stays pending and how to confirm it:\n{after:?}"
     );
+}
+
+// ---- The clock is read when a decision is made, not at start-up -------------------------------
+
+#[test]
+fn a_code_that_expires_while_verify_waits_at_its_prompt_is_refused() {
+    let sb = sandbox_with_file_mail("[reset]\ncode_ttl = \"3s\"\n");
+    let run = request(&sb, "alice", PASSWORD, &["--format", "json"]);
+    run.ok();
+    let expires = unix_of(
+        run.json_lines()[0]["expires"]
+            .as_str()
+            .expect("request-reset's JSON has `expires`"),
+    );
+    let sent = mails(&sb);
+    assert_eq!(sent.len(), 1, "one message with the code");
+    let code = code_in(&sent[0]);
+    let before = sb.totp("alice");
+
+    let mut pty = Pty::run(&sb, &["verify", "alice"]);
+    pty.expect("Verification code e-mailed to");
+    pty.wait_raw();
+    assert!(
+        now() < expires,
+        "the machine is too slow for this test: verify prompted after the code expired"
+    );
+    // Sit at the prompt until the code has expired (5 s after it was sent), then type it.
+    while now() < expires + 2 {
+        pty.pause(Duration::from_millis(200));
+    }
+    pty.type_line(&code);
+    let end = pty.finish();
+    end.code(3);
+    assert_eq!(sb.totp("alice"), before, "alice's 2FA is unchanged");
+    assert_eq!(sb.sessions("alice"), 2, "alice's sessions are kept");
+}
+
+#[test]
+fn a_code_typed_two_steps_after_enroll_started_is_accepted() {
+    let sb = sandbox_with_file_mail("");
+    let started = now();
+    let (mut pty, key) = enroll_to_the_prompt(&sb, &["--qr-terminal"]);
+    // Sit at the prompt for more than two 30-second steps, then type the code of that moment.
+    while now() < started + 65 {
+        pty.pause(Duration::from_millis(500));
+    }
+    settle();
+    pty.type_line(&totp_at(&key, now()));
+    let which = pty.expect_one_of(&["Code accepted", "try again"]);
+    assert_eq!(
+        which,
+        0,
+        "the code current when typed was rejected\n--- screen ---\n{}",
+        pty.screen()
+    );
+    pty.finish().code(0);
+    assert_eq!(status_of(&sb, "dave"), "enabled");
+    assert_eq!(sb.totp("dave"), (Some(key), 1));
 }
