@@ -132,7 +132,7 @@ fn hotp(key: &[u8], counter: u64, digits: u32) -> String {
 }
 
 /// RFC 6238 with the authenticator apps' parameters: SHA1, 30 s, 6 digits.
-pub(crate) fn totp_at(base32_key: &str, unix: i64) -> String {
+pub fn totp_at(base32_key: &str, unix: i64) -> String {
     let key = data_encoding::BASE32_NOPAD
         .decode(base32_key.as_bytes())
         .expect("the key is base32");
@@ -190,7 +190,7 @@ fn the_tests_totp_matches_the_rfc_vectors() {
 
 /// Wait, if needed, until at least 4 s remain in the current 30-second step, so that the
 /// binary run next reads the same step as the test.
-pub(crate) fn settle() {
+pub fn settle() {
     let secs = now().rem_euclid(30);
     if secs >= 26 {
         std::thread::sleep(Duration::from_millis(((30 - secs) as u64) * 1000 + 200));
@@ -211,14 +211,14 @@ fn wrong_totp(key: &str) -> String {
 
 /// What a QR image holds: the text, the symbol's width in modules, the pixels per module.
 #[derive(Debug, PartialEq, Eq)]
-struct Symbol {
-    text: String,
-    modules: usize,
+pub struct Symbol {
+    pub text: String,
+    pub modules: usize,
 }
 
 /// Decode the one QR code in a greyscale image given as a pixel function.
 #[track_caller]
-fn decode(width: usize, height: usize, pixel: impl FnMut(usize, usize) -> u8) -> Symbol {
+pub fn decode(width: usize, height: usize, pixel: impl FnMut(usize, usize) -> u8) -> Symbol {
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1, "expected one QR code in the image");

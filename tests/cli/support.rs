@@ -227,7 +227,8 @@ impl Sandbox {
         std::fs::write(&self.config, text).unwrap();
     }
 
-    fn clean_env(&self, cmd: &mut StdCommand) {
+    /// The environment and working directory every run gets: nothing inherited but `PATH`.
+    pub fn clean_env(&self, cmd: &mut StdCommand) {
         cmd.env_clear()
             .env(
                 "PATH",
