@@ -42,7 +42,8 @@ impl Prompter {
         }
         let answer: String = Input::with_theme(&ColorfulTheme::default())
             .with_prompt(question)
-            .interact_text_on(&Term::stderr())?;
+            .interact_text_on(&Term::stderr())
+            .map_err(settle_interrupt)?;
         Ok(answer)
     }
 
@@ -57,7 +58,8 @@ impl Prompter {
         }
         Ok(Password::with_theme(&ColorfulTheme::default())
             .with_prompt(question)
-            .interact_on(&Term::stderr())?)
+            .interact_on(&Term::stderr())
+            .map_err(settle_interrupt)?)
     }
 
     /// A yes/no confirmation; `--yes` answers it without asking.
@@ -76,13 +78,26 @@ impl Prompter {
         let ok = Confirm::with_theme(&ColorfulTheme::default())
             .with_prompt(question)
             .default(false)
-            .interact_on(&Term::stderr())?;
+            .interact_on(&Term::stderr())
+            .map_err(settle_interrupt)?;
         if ok {
             Ok(())
         } else {
             Err(fail(Exit::Usage, "not confirmed; nothing changed").into())
         }
     }
+}
+
+/// Ctrl-C at a prompt that reads single keys: the console crate restores the terminal,
+/// raises SIGINT and returns this error at once. The signal handler then ends the process
+/// with what the run registered to say at this prompt (see `interrupt::Note`); returning
+/// the error now would race it and drop that note, so give the handler a moment first.
+fn settle_interrupt(e: dialoguer::Error) -> dialoguer::Error {
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    e
 }
 
 /// One line of stdin (`--password-stdin`), without its line ending; never echoed or logged.
