@@ -20,11 +20,23 @@ use crate::mail::{MailConfig, SmtpConfig};
 
 pub const SYSTEM_CONFIG: &str = "/etc/twofactl/config.toml";
 
-/// A duration written the humantime way: "5s", "10m", "1h 30m".
+/// A duration written the humantime way ("5s", "10m", "1h 30m"), greater than zero and at
+/// most `MAX_SECS` seconds. Every duration key has an upper bound, checked here so that the
+/// error names the file and key, and so that no later arithmetic on it can overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
+pub struct HumanDuration<const MAX_SECS: u64>(pub Duration);
 
-impl<'de> Deserialize<'de> for HumanDuration {
+/// `[database] busy_timeout`: SQLite counts it in milliseconds in a C `int` (24.8 days at
+/// most), and a wait of more than minutes for the application's lock is a hang.
+pub type BusyTimeout = HumanDuration<{ 10 * 60 }>;
+/// `[smtp] timeout`: RFC 5321 section 4.5.3.2 gives 10 minutes as the longest server wait.
+pub type SmtpTimeout = HumanDuration<{ 10 * 60 }>;
+/// `[reset] code_ttl`: an e-mailed code is a short-lived secret.
+pub type CodeTtl = HumanDuration<{ 24 * 60 * 60 }>;
+/// `[reset] lockout`.
+pub type Lockout = HumanDuration<{ 30 * 24 * 60 * 60 }>;
+
+impl<'de, const MAX_SECS: u64> Deserialize<'de> for HumanDuration<MAX_SECS> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let dur = humantime::parse_duration(&s).map_err(|e| {
@@ -37,7 +49,23 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 "duration {s:?} must be greater than zero"
             )));
         }
+        if dur > Duration::from_secs(MAX_SECS) {
+            return Err(serde::de::Error::custom(format!(
+                "duration {s:?} is too long: at most {}",
+                short_duration(MAX_SECS)
+            )));
+        }
         Ok(HumanDuration(dur))
+    }
+}
+
+/// Whole seconds in the largest unit that divides them: "10m", "24h", "30d".
+fn short_duration(secs: u64) -> String {
+    match secs {
+        s if s > 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 
@@ -57,7 +85,7 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
     pub path: Option<PathBuf>,
-    pub busy_timeout: Option<HumanDuration>,
+    pub busy_timeout: Option<BusyTimeout>,
 }
 
 /// Names of the application's tables and columns.
@@ -192,7 +220,7 @@ pub struct SmtpSection {
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
-    pub timeout: Option<HumanDuration>,
+    pub timeout: Option<SmtpTimeout>,
 }
 
 /// A TCP port, 1 to 65535.
@@ -230,11 +258,11 @@ impl<'de> Deserialize<'de> for Count {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResetSection {
-    pub code_ttl: Option<HumanDuration>,
+    pub code_ttl: Option<CodeTtl>,
     pub max_attempts: Option<Count>,
     pub max_requests_per_hour: Option<Count>,
     pub max_password_failures: Option<Count>,
-    pub lockout: Option<HumanDuration>,
+    pub lockout: Option<Lockout>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -745,6 +773,38 @@ mod tests {
             c.reset.code_ttl,
             Some(HumanDuration(Duration::from_secs(300)))
         );
+    }
+
+    #[test]
+    fn durations_have_upper_bounds() {
+        let c = parse("[database]\nbusy_timeout = \"10m\"\n[reset]\ncode_ttl = \"24h\"\n").unwrap();
+        assert_eq!(
+            c.reset.code_ttl,
+            Some(HumanDuration(Duration::from_secs(86_400)))
+        );
+        for (text, key, max) in [
+            (
+                "[database]\nbusy_timeout = \"25days\"\n",
+                "database.busy_timeout",
+                "10m",
+            ),
+            ("[smtp]\ntimeout = \"601s\"\n", "smtp.timeout", "10m"),
+            (
+                "[reset]\ncode_ttl = \"10000000000y\"\n",
+                "reset.code_ttl",
+                "24h",
+            ),
+            ("[reset]\nlockout = \"31d\"\n", "reset.lockout", "30d"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(
+                e.contains(key) && e.ends_with(&format!("at most {max}")),
+                "{e}"
+            );
+        }
+        assert_eq!(short_duration(45), "45s");
+        assert_eq!(short_duration(3600), "1h");
+        assert_eq!(short_duration(86_400), "24h");
     }
 
     #[test]
