@@ -104,6 +104,7 @@ fn mail_config(port: u16) -> MailConfig {
             password: None,
             ca_file: None,
             timeout: TIMEOUT,
+            allow_insecure_auth: false,
         }),
         app_name: "Bench".to_owned(),
         app_url: None,

@@ -221,6 +221,8 @@ pub struct SmtpSection {
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
     pub timeout: Option<SmtpTimeout>,
+    /// Log in even when `security = "none"` sends the password in cleartext.
+    pub allow_insecure_auth: Option<bool>,
 }
 
 /// A TCP port, 1 to 65535.
@@ -562,12 +564,18 @@ impl Config {
                 Security::Starttls => 587,
                 Security::Tls => 465,
             });
-            let username = self
-                .smtp
-                .username
-                .clone()
-                .or_else(|| app.get("smtp.username").map(str::to_owned))
-                .filter(|u| !u.is_empty());
+            let (username, username_key) = match &self.smtp.username {
+                Some(u) => (Some(u.clone()), "[smtp] username"),
+                None => (
+                    app.get("smtp.username").map(str::to_owned),
+                    "the application's smtp.username setting",
+                ),
+            };
+            let username = username.filter(|u| !u.is_empty());
+            let allow_insecure_auth = self.smtp.allow_insecure_auth.unwrap_or(false);
+            if security == Security::None && username.is_some() && !allow_insecure_auth {
+                return Err(cleartext_auth_refused(username_key).into());
+            }
             let password = match std::env::var("TWOFACTL_SMTP_PASSWORD") {
                 Ok(p) if !p.is_empty() => Some(p),
                 _ => match &self.smtp.password_file {
@@ -596,6 +604,7 @@ impl Config {
                 password,
                 ca_file: self.smtp.ca_file.clone(),
                 timeout: self.smtp.timeout.map_or(DEFAULT_SMTP_TIMEOUT, |t| t.0),
+                allow_insecure_auth,
             })
         } else {
             None
@@ -622,6 +631,18 @@ impl Config {
             app_url: app.get("app.url").map(str::to_owned),
         })
     }
+}
+
+/// AUTH over a connection without TLS would send the password in cleartext: refused unless
+/// `[smtp] allow_insecure_auth = true`. `username_key` says where the username came from.
+fn cleartext_auth_refused(username_key: &str) -> Failure {
+    fail(
+        Exit::Config,
+        format!(
+            "smtp AUTH refused over an unencrypted connection: security is \"none\" and a username is set ({username_key}), so the password would be sent in cleartext"
+        ),
+    )
+    .hint("set [smtp] security = \"starttls\" or \"tls\"; or, for a server on this host or a trusted network, [smtp] allow_insecure_auth = true")
 }
 
 /// The limits of the self-service reset, with DESIGN.md's defaults.

@@ -45,6 +45,8 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
+    /// AUTH is allowed without TLS (`[smtp] allow_insecure_auth`).
+    pub allow_insecure_auth: bool,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -58,6 +60,7 @@ impl fmt::Debug for SmtpConfig {
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
+            .field("allow_insecure_auth", &self.allow_insecure_auth)
             .finish()
     }
 }
@@ -405,6 +408,16 @@ impl SmtpSession {
     /// Connect, greet, secure and log in; `report` hears about each step.
     pub fn open(cfg: &SmtpConfig, report: StepReport<'_>) -> Result<SmtpSession, SendError> {
         let server = cfg.server();
+        let cleartext_auth = cfg.security == Security::None && cfg.username.is_some();
+        if cleartext_auth && !cfg.allow_insecure_auth {
+            // `Config::mail` refuses this already (exit 8); never send a password in clear.
+            let m = format!("{server}: AUTH refused over an unencrypted connection");
+            report("AUTH", Err(m.clone()));
+            return Err(SendError {
+                message: m,
+                connection: true,
+            });
+        }
         let tls = match cfg.security {
             Security::None => None,
             Security::Starttls | Security::Tls => Some(tls_parameters(cfg).map_err(|m| {
@@ -469,7 +482,16 @@ impl SmtpSession {
                     report("AUTH", Err(err.message.clone()));
                     err
                 })?;
-            report("AUTH", Ok(format!("logged in as {user}")));
+            report(
+                "AUTH",
+                Ok(if cleartext_auth {
+                    format!(
+                        "logged in as {user} in cleartext (no TLS), allowed by allow_insecure_auth"
+                    )
+                } else {
+                    format!("logged in as {user}")
+                }),
+            );
         }
         Ok(SmtpSession {
             conn,
@@ -773,6 +795,7 @@ mod tests {
             password: Some("hunter2".into()),
             ca_file: None,
             timeout: Duration::from_secs(1),
+            allow_insecure_auth: false,
         };
         assert!(!format!("{s:?}").contains("hunter2"));
     }

@@ -1,8 +1,14 @@
 //! Small promises the documentation makes, each once broken: a configuration value out of
-//! range is exit 8 naming the file and key, never a panic, and no stored time makes one.
+//! range is exit 8 naming the file and key, never a panic, and no stored time makes one;
+//! AUTH never crosses an unencrypted connection unless `allow_insecure_auth` says so.
 
 use crate::self_service::{request, sandbox_with_mail};
+use crate::smtp::{Options, Server};
 use crate::support::*;
+
+const FROM: &str = "Fixture Ops <ops@example.com>";
+const SMTP_USER: &str = "twofactl-mailer";
+const SMTP_PASSWORD: &str = "s3cret-Sm7p-pa55word";
 
 // ---- 1. Durations have upper bounds ----------------------------------------------------------
 
@@ -96,4 +102,133 @@ fn times_out_of_range_in_twofactl_tables_never_panic() {
             run.out()
         );
     }
+}
+
+// ---- 2. No AUTH in cleartext -----------------------------------------------------------------
+
+fn plain_auth_server() -> Server {
+    Server::start(Options {
+        auth: Some((SMTP_USER.to_owned(), SMTP_PASSWORD.to_owned())),
+        ..Options::default()
+    })
+}
+
+fn plain_config(port: u16, extra: &str) -> String {
+    format!(
+        "[mail]\nfrom = \"{FROM}\"\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout = \"5s\"\n{extra}"
+    )
+}
+
+/// `admin-reset alice` with a notice, the SMTP password in the environment.
+fn notify_alice(sb: &Sandbox) -> Run {
+    let mut cmd = sb.cmd();
+    cmd.env("TWOFACTL_SMTP_PASSWORD", SMTP_PASSWORD)
+        .arg("--db")
+        .arg(&sb.db)
+        .args(["admin-reset", "alice", "--reason", "r", "--yes"]);
+    Run::of(&mut cmd)
+}
+
+fn doctor(sb: &Sandbox) -> Run {
+    let mut cmd = sb.cmd();
+    cmd.env("TWOFACTL_SMTP_PASSWORD", SMTP_PASSWORD)
+        .arg("--db")
+        .arg(&sb.db)
+        .arg("doctor");
+    Run::of(&mut cmd)
+}
+
+#[track_caller]
+fn assert_no_auth_sent(server: &Server) {
+    let commands = server.commands();
+    assert!(
+        !commands.iter().any(|c| c.starts_with("AUTH")),
+        "AUTH reached the server in cleartext: {commands:?}"
+    );
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn auth_over_an_unencrypted_connection_is_refused_with_exit_8() {
+    let server = plain_auth_server();
+    let sb = Sandbox::new();
+    sb.write_config(&plain_config(
+        server.port,
+        &format!("username = \"{SMTP_USER}\"\n"),
+    ));
+    let before = sb.hash();
+    let run = notify_alice(&sb);
+    run.code(8).one_error_line().never_shows(SMTP_PASSWORD);
+    assert!(run.err().contains("hint: "), "no hint: {}", run.err());
+    assert!(
+        run.err().contains("allow_insecure_auth"),
+        "the hint should name allow_insecure_auth: {}",
+        run.err()
+    );
+    sb.assert_unchanged(&before);
+
+    let run = doctor(&sb);
+    run.code(8).never_shows(SMTP_PASSWORD);
+    assert!(
+        run.out()
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("AUTH") && l.contains("unencrypted")),
+        "doctor should say AUTH would be refused over an unencrypted connection:\n{}",
+        run.out()
+    );
+    assert_no_auth_sent(&server);
+}
+
+#[test]
+fn auth_from_the_application_settings_is_refused_too() {
+    let server = plain_auth_server();
+    let sb = Sandbox::new();
+    let port = server.port.to_string();
+    let conn = sb.conn();
+    for (k, v) in [
+        ("smtp.host", "127.0.0.1"),
+        ("smtp.port", port.as_str()),
+        ("smtp.security", "none"),
+        ("smtp.username", SMTP_USER),
+        ("smtp.password", SMTP_PASSWORD),
+        ("smtp.from", FROM),
+    ] {
+        conn.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+            [k, v],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let before = sb.hash();
+    let run = sb.run(["admin-reset", "alice", "--reason", "r", "--yes"]);
+    run.code(8).one_error_line().never_shows(SMTP_PASSWORD);
+    sb.assert_unchanged(&before);
+    assert_no_auth_sent(&server);
+}
+
+#[test]
+fn allow_insecure_auth_permits_auth_without_tls_and_doctor_says_so() {
+    let server = plain_auth_server();
+    let sb = Sandbox::new();
+    sb.write_config(&plain_config(
+        server.port,
+        &format!("username = \"{SMTP_USER}\"\nallow_insecure_auth = true\n"),
+    ));
+    notify_alice(&sb).ok().never_shows(SMTP_PASSWORD);
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].auth_user.as_deref(), Some(SMTP_USER));
+    assert!(!messages[0].tls);
+
+    let run = doctor(&sb);
+    run.ok().never_shows(SMTP_PASSWORD);
+    assert!(
+        run.out().lines().any(|l| l.starts_with("ok")
+            && l.contains("AUTH")
+            && l.contains("allow_insecure_auth")),
+        "doctor should say AUTH in cleartext is allowed by allow_insecure_auth:\n{}",
+        run.out()
+    );
 }
