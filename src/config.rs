@@ -31,6 +31,8 @@ pub struct HumanDuration<const MAX_SECS: u64>(pub Duration);
 pub type BusyTimeout = HumanDuration<{ 10 * 60 }>;
 /// `[smtp] timeout`: RFC 5321 section 4.5.3.2 gives 10 minutes as the longest server wait.
 pub type SmtpTimeout = HumanDuration<{ 10 * 60 }>;
+/// `[mail] sendmail_timeout`.
+pub type SendmailTimeout = HumanDuration<{ 60 * 60 }>;
 /// `[reset] code_ttl`: an e-mailed code is a short-lived secret.
 pub type CodeTtl = HumanDuration<{ 24 * 60 * 60 }>;
 /// `[reset] lockout`.
@@ -201,6 +203,7 @@ pub struct MailSection {
     pub from: Option<String>,
     pub file_dir: Option<PathBuf>,
     pub sendmail_command: Option<PathBuf>,
+    pub sendmail_timeout: Option<SendmailTimeout>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -462,6 +465,7 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 
 pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
+pub const DEFAULT_SENDMAIL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Config {
     /// The mail settings: config file (and `TWOFACTL_SMTP_PASSWORD`) over the application's
@@ -622,6 +626,10 @@ impl Config {
                 .sendmail_command
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
+            sendmail_timeout: self
+                .mail
+                .sendmail_timeout
+                .map_or(DEFAULT_SENDMAIL_TIMEOUT, |t| t.0),
             smtp,
             app_name: app
                 .app_name()
@@ -751,6 +759,11 @@ mod tests {
         let c = parse(&text).unwrap();
         assert_eq!(c.smtp.port, Some(Port(587)));
         assert_eq!(c.reset.max_requests_per_hour, Some(Count(3)));
+        assert_eq!(
+            c.mail.sendmail_timeout,
+            Some(HumanDuration(DEFAULT_SENDMAIL_TIMEOUT))
+        );
+        assert_eq!(c.smtp.allow_insecure_auth, Some(false));
         assert_eq!(c.schema, SchemaSection::default());
     }
 

@@ -1,6 +1,10 @@
 //! Small promises the documentation makes, each once broken: a configuration value out of
 //! range is exit 8 naming the file and key, never a panic, and no stored time makes one;
-//! AUTH never crosses an unencrypted connection unless `allow_insecure_auth` says so.
+//! AUTH never crosses an unencrypted connection unless `allow_insecure_auth` says so; a
+//! sendmail command that hangs is stopped at `sendmail_timeout`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::self_service::{request, sandbox_with_mail};
 use crate::smtp::{Options, Server};
@@ -9,6 +13,13 @@ use crate::support::*;
 const FROM: &str = "Fixture Ops <ops@example.com>";
 const SMTP_USER: &str = "twofactl-mailer";
 const SMTP_PASSWORD: &str = "s3cret-Sm7p-pa55word";
+
+/// A path as a TOML string.
+fn toml_path(p: &Path) -> String {
+    let s = p.to_str().expect("temp paths are UTF-8");
+    assert!(!s.contains(['"', '\\']), "path {s:?} needs escaping");
+    format!("\"{s}\"")
+}
 
 // ---- 1. Durations have upper bounds ----------------------------------------------------------
 
@@ -28,6 +39,10 @@ const TOO_LONG: &[(&str, &str)] = &[
     ("[reset]\nlockout = \"584942417355y\"\n", "reset.lockout"),
     ("[smtp]\ntimeout = \"10m 1s\"\n", "smtp.timeout"),
     ("[smtp]\ntimeout = \"100y\"\n", "smtp.timeout"),
+    (
+        "[mail]\nsendmail_timeout = \"1h 1s\"\n",
+        "mail.sendmail_timeout",
+    ),
 ];
 
 #[test]
@@ -69,6 +84,7 @@ fn durations_at_their_upper_bounds_are_accepted() {
     let sb = Sandbox::new();
     sb.write_config(
         "[database]\nbusy_timeout = \"10m\"\n\
+         [mail]\nsendmail_timeout = \"1h\"\n\
          [smtp]\ntimeout = \"10m\"\n\
          [reset]\ncode_ttl = \"24h\"\nlockout = \"30d\"\n",
     );
@@ -231,4 +247,58 @@ fn allow_insecure_auth_permits_auth_without_tls_and_doctor_says_so() {
         "doctor should say AUTH in cleartext is allowed by allow_insecure_auth:\n{}",
         run.out()
     );
+}
+
+// ---- 3. A sendmail that hangs ----------------------------------------------------------------
+
+/// Whether process `pid` is gone (or a zombie waiting for a reaper that is not twofactl).
+fn is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_sendmail_that_hangs_is_killed_after_sendmail_timeout() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let sh_pid = sb.path("sh.pid");
+    let sleep_pid = sb.path("sleep.pid");
+    let script = sb.write(
+        "sendmail",
+        format!(
+            "#!/bin/sh\necho $$ > {}\nsleep 60 &\necho $! > {}\nwait\n",
+            sh_pid.display(),
+            sleep_pid.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.write_config(&format!(
+        "[mail]\ntransport = \"sendmail\"\nsendmail_command = {}\nsendmail_timeout = \"1s\"\nfrom = \"{FROM}\"\n",
+        toml_path(&script)
+    ));
+    let start = Instant::now();
+    let run = sb.run(["admin-reset", "alice", "--reason", "r", "--yes", "-q"]);
+    let took = start.elapsed();
+    run.code(6).one_error_line().stderr_contains("timed out");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    sb.assert_cleared("alice");
+    let pending = sb.run(["outbox", "list", "--format", "json"]);
+    pending.ok();
+    assert_eq!(pending.json_lines().len(), 1, "{}", pending.out());
+    for file in [&sh_pid, &sleep_pid] {
+        let pid: u32 = std::fs::read_to_string(file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(5), || is_dead(pid)),
+            "process {pid} ({}) still runs",
+            file.display()
+        );
+    }
 }
