@@ -50,7 +50,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l conf
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
-complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l password-stdin -d 'Read the user\'s password from the first line of stdin instead of prompting'
+complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l password-stdin -d 'Read the user\'s password from the first line of stdin (at most 4 KiB) instead of prompting'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s y -l yes -d 'Answer yes to confirmations'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s q -l quiet -d 'Print less on stderr'

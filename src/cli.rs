@@ -103,7 +103,7 @@ pub struct RequestResetArgs {
     #[arg(value_name = "USER")]
     pub user: String,
 
-    /// Read the user's password from the first line of stdin instead of prompting
+    /// Read the user's password from the first line of stdin (at most 4 KiB) instead of prompting
     #[arg(long)]
     pub password_stdin: bool,
 }

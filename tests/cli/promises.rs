@@ -1,10 +1,15 @@
 //! Small promises the documentation makes, each once broken: a configuration value out of
 //! range is exit 8 naming the file and key, never a panic, and no stored time makes one;
 //! AUTH never crosses an unencrypted connection unless `allow_insecure_auth` says so; a
-//! sendmail command that hangs is stopped at `sendmail_timeout`.
+//! sendmail command that hangs is stopped at `sendmail_timeout`; `--password-stdin` reads
+//! one line of at most 4 KiB, and no more than that.
 
+use std::io::{Read, Write};
 use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 
 use crate::self_service::{request, sandbox_with_mail};
 use crate::smtp::{Options, Server};
@@ -301,4 +306,85 @@ fn a_sendmail_that_hangs_is_killed_after_sendmail_timeout() {
             file.display()
         );
     }
+}
+
+// ---- 4. --password-stdin reads one bounded line ----------------------------------------------
+
+#[test]
+fn a_password_line_over_4_kib_is_exit_2_and_changes_nothing() {
+    let (sb, server) = sandbox_with_mail(STANDARD, "");
+    let before = sb.hash();
+    let run = request(&sb, "alice", &"x".repeat(5 * 1024), &[]);
+    run.code(2).one_error_line().stderr_contains("4 KiB");
+    sb.assert_unchanged(&before);
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn a_4000_byte_password_is_read_whole() {
+    let (sb, server) = sandbox_with_mail(STANDARD, "");
+    let password: String = (0..4000)
+        .map(|i| char::from(b'a' + u8::try_from(i % 26).unwrap()))
+        .collect();
+    let argon2 = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(4096, 2, 1, None).unwrap(),
+    );
+    let phc = argon2
+        .hash_password(password.as_bytes())
+        .unwrap()
+        .to_string();
+    sb.conn()
+        .execute(
+            "UPDATE users SET password_hash = ?1 WHERE username = 'alice'",
+            [phc],
+        )
+        .unwrap();
+    // One byte short is a wrong password: the whole line counts.
+    request(&sb, "alice", &password[..3999], &[]).code(3);
+    request(&sb, "alice", &password, &[]).ok();
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn password_stdin_does_not_read_unbounded_input() {
+    let (sb, _server) = sandbox_with_mail(STANDARD, "");
+    let mut child = sb
+        .std_cmd()
+        .arg("--db")
+        .arg(&sb.db)
+        .args(["request-reset", "alice", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // 200 MB without a newline; count what the binary took before it closed the pipe.
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut written = 0usize;
+        for _ in 0..3200 {
+            match stdin.write_all(&chunk) {
+                Ok(()) => written += chunk.len(),
+                Err(_) => break,
+            }
+        }
+        written
+    });
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let written = writer.join().unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        written < 1 << 20,
+        "the binary read {written} bytes of an endless password line"
+    );
 }
