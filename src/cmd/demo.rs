@@ -3,6 +3,7 @@
 //! 2FA state (real argon2id hashes, sessions, settings), and a config file pointing at it
 //! that delivers mail into DIR/outbox.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -14,7 +15,7 @@ use crate::config::Config;
 use crate::db::sandbox::{self, SampleUser};
 use crate::db::{Mode, users};
 use crate::error::{Exit, fail};
-use crate::{secret, totp};
+use crate::{output, secret, totp};
 
 /// Every sample user's password.
 pub const PASSWORD: &str = "demo-password";
@@ -85,52 +86,77 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
     std::fs::write(&config_path, config_text(&db_path, &outbox))
         .with_context(|| format!("could not write {}", config_path.display()))?;
 
-    println!("Sandbox ready in {}", dir.display());
-    println!(
+    // Through the buffered writer, flushed before each command it runs prints, so that a
+    // closed pipe (`twofactl demo | head -1`) is an error to return, not a panic.
+    let mut out = output::stdout();
+    writeln!(out, "Sandbox ready in {}", dir.display())?;
+    writeln!(
+        out,
         "  database  {}  ({} sample users; every password is {PASSWORD:?})",
         db_path.display(),
         USERS.len()
-    );
-    println!("  config    {}", config_path.display());
-    println!(
+    )?;
+    writeln!(out, "  config    {}", config_path.display())?;
+    writeln!(
+        out,
         "  outbox    {}  (e-mail lands here as .eml files)",
         outbox.display()
-    );
-    println!();
+    )?;
+    writeln!(out)?;
+    out.flush()?;
     let sandbox = ctx.with_config(Config::from_file(config_path.clone())?);
     list_users::run(&sandbox, &ListUsersArgs::default())?;
-    walk(&sandbox, &dir, &outbox)?;
+    walk(&sandbox, &mut out, &dir, &outbox)?;
 
     let cfg = shell_quote(&config_path);
-    println!();
-    println!("Do it again by hand (any sample user; password {PASSWORD:?}):");
-    println!("  export TWOFACTL_CONFIG={cfg}");
-    println!("  twofactl request-reset frank                 # type the password");
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Do it again by hand (any sample user; password {PASSWORD:?}):"
+    )?;
+    writeln!(out, "  export TWOFACTL_CONFIG={cfg}")?;
+    writeln!(
+        out,
+        "  twofactl request-reset frank                 # type the password"
+    )?;
+    writeln!(
+        out,
         "  ls {}                                # the code is in the newest .eml",
         shell_quote(&outbox)
-    );
-    println!("  twofactl verify frank CODE --enroll --qr-png frank.png");
-    println!("  twofactl enroll frank --code CODE-FROM-THE-APP");
-    println!("  twofactl admin-reset judy --reason \"lost phone, ticket 4711\" --yes");
-    println!("  twofactl list-users --status enabled");
-    println!("  twofactl audit");
+    )?;
+    writeln!(
+        out,
+        "  twofactl verify frank CODE --enroll --qr-png frank.png"
+    )?;
+    writeln!(out, "  twofactl enroll frank --code CODE-FROM-THE-APP")?;
+    writeln!(
+        out,
+        "  twofactl admin-reset judy --reason \"lost phone, ticket 4711\" --yes"
+    )?;
+    writeln!(out, "  twofactl list-users --status enabled")?;
+    writeln!(out, "  twofactl audit")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One step of the walk-through: its title and command, flushed before the command runs.
+fn step(out: &mut impl Write, n: u32, what: &str, cmd: &str) -> Result<()> {
+    writeln!(out)?;
+    writeln!(out, "== {n}. {what}")?;
+    writeln!(out, "   $ {cmd}")?;
+    out.flush()?;
     Ok(())
 }
 
 /// The whole self-service flow on the sample user carol, shown step by step.
-fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
+fn walk(ctx: &Ctx, out: &mut impl Write, dir: &Path, outbox: &Path) -> Result<()> {
     const USER: &str = "carol";
-    let step = |n: u32, what: &str, cmd: &str| {
-        println!();
-        println!("== {n}. {what}");
-        println!("   $ {cmd}");
-    };
     step(
+        out,
         1,
         "carol lost her phone and asks for a reset; she proves her password",
         "twofactl request-reset carol --password-stdin <<< demo-password",
-    );
+    )?;
     request_reset::run(
         ctx,
         &RequestResetArgs {
@@ -141,16 +167,18 @@ fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
     )?;
     let code = newest_code(outbox)?;
     step(
+        out,
         2,
         "the code arrives by e-mail (here: the newest .eml in the outbox)",
         &format!("grep -h -x '[0-9]\\{{8\\}}' {}/*.eml", shell_quote(outbox)),
-    );
-    println!("{code}");
+    )?;
+    writeln!(out, "{code}")?;
     step(
+        out,
         3,
         "she gives the code back: her old authenticator is cleared, her sessions ended",
         &format!("twofactl verify carol {code}"),
-    );
+    )?;
     verify::run(
         ctx,
         &VerifyArgs {
@@ -162,13 +190,14 @@ fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
     )?;
     let png = dir.join("carol-qr.png");
     step(
+        out,
         4,
         "a new key, shown as a QR code to scan (and saved as a PNG, mode 0600)",
         &format!(
             "twofactl enroll carol --qr-terminal --qr-png {}",
             shell_quote(&png)
         ),
-    );
+    )?;
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let carol = super::find_user(&db, USER)?;
     enroll::begin(
@@ -186,16 +215,18 @@ fn walk(ctx: &Ctx, dir: &Path, outbox: &Path) -> Result<()> {
     let key = users::totp_key(&db.conn, &db.names, carol.id)?.unwrap_or_default();
     let app_code = totp::code_at(&key, u64::try_from(ctx.now).unwrap_or(0))?;
     step(
+        out,
         5,
         "her app shows a code (the sandbox computes it from the new key); it activates the key",
         &format!("twofactl enroll carol --code {app_code}"),
-    );
+    )?;
     enroll::confirm(ctx, &mut db, &carol, &app_code)?;
     step(
+        out,
         6,
         "every step is in the audit log, and carol got three e-mails",
         "twofactl audit --user carol",
-    );
+    )?;
     audit::run(
         ctx,
         &AuditArgs {

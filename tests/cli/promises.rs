@@ -2,7 +2,8 @@
 //! range is exit 8 naming the file and key, never a panic, and no stored time makes one;
 //! AUTH never crosses an unencrypted connection unless `allow_insecure_auth` says so; a
 //! sendmail command that hangs is stopped at `sendmail_timeout`; `--password-stdin` reads
-//! one line of at most 4 KiB, and no more than that.
+//! one line of at most 4 KiB, and no more than that; a closed stdout pipe is exit 0 for
+//! `demo` too.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -387,4 +388,31 @@ fn password_stdin_does_not_read_unbounded_input() {
         written < 1 << 20,
         "the binary read {written} bytes of an endless password line"
     );
+}
+
+// ---- 5. A closed stdout pipe -----------------------------------------------------------------
+
+#[test]
+fn demo_into_a_closed_pipe_exits_0() {
+    for read in [0usize, 1] {
+        let sb = Sandbox::empty();
+        let mut child = sb
+            .std_cmd()
+            .args(["demo", "sandbox"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            // `| true` reads nothing, `| head -c1` one byte; both then close the pipe.
+            let mut out = child.stdout.take().unwrap();
+            let mut buf = vec![0; read];
+            out.read_exact(&mut buf).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "reading {read} bytes: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
