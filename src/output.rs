@@ -63,10 +63,41 @@ pub fn safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// One JSON value and a newline: a line of JSON Lines output.
+/// One JSON value and a newline: a line of JSON Lines output. Strings escape every control
+/// character (see [`EscapeControls`]), so JSON read on a terminal cannot drive it either.
 pub fn json_line<W: Write, T: serde::Serialize + ?Sized>(out: &mut W, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, EscapeControls);
+    value.serialize(&mut ser)?;
     out.write_all(b"\n")
+}
+
+/// serde_json's compact format, with DEL and the C1 controls (U+007F to U+009F) escaped as
+/// `\u007f` ... `\u009f` like the C0 controls serde_json already escapes: terminals act on C1
+/// controls too (U+009B is a one-character CSI, as good as ESC `[`).
+struct EscapeControls;
+
+impl serde_json::ser::Formatter for EscapeControls {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let bytes = fragment.as_bytes();
+        // In UTF-8, DEL is 0x7F and U+0080..=U+009F are 0xC2 0x80..=0xC2 0x9F; a byte scan
+        // keeps the common case (none) as fast as serde_json's own.
+        if !bytes.iter().any(|&b| b == 0x7f || b == 0xc2) {
+            return writer.write_all(bytes);
+        }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if ('\u{7f}'..='\u{9f}').contains(&c) {
+                writer.write_all(&bytes[start..i])?;
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&bytes[start..])
+    }
 }
 
 /// Stdout, buffered for bulk output.
@@ -217,6 +248,23 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(safe("alice"), "alice");
         assert_eq!(safe("a\nb\x1b[2J"), "a\\nb\\u{1b}[2J");
+    }
+
+    #[test]
+    fn json_escapes_every_control_character() {
+        let mut buf = Vec::new();
+        json_line(
+            &mut buf,
+            &["a\u{1b}[2J\u{7f}\u{80}\u{9b}\u{9f}\u{a0}é\u{c2}"],
+        )
+        .unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(
+            text,
+            "[\"a\\u001b[2J\\u007f\\u0080\\u009b\\u009f\u{a0}é\u{c2}\"]\n"
+        );
+        let back: Vec<String> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back[0], "a\u{1b}[2J\u{7f}\u{80}\u{9b}\u{9f}\u{a0}é\u{c2}");
     }
 
     #[test]

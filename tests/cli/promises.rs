@@ -3,14 +3,16 @@
 //! AUTH never crosses an unencrypted connection unless `allow_insecure_auth` says so; a
 //! sendmail command that hangs is stopped at `sendmail_timeout`; `--password-stdin` reads
 //! one line of at most 4 KiB, and no more than that; a closed stdout pipe is exit 0 for
-//! `demo` too.
+//! `demo` too; text from the database is escaped on a terminal in every format, and JSON
+//! escapes every control character.
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+use serde_json::Value;
 
 use crate::self_service::{request, sandbox_with_mail};
 use crate::smtp::{Options, Server};
@@ -415,4 +417,116 @@ fn demo_into_a_closed_pipe_exits_0() {
         assert_eq!(out.status.code(), Some(0), "reading {read} bytes: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+// ---- 6. Text from the database on a terminal -------------------------------------------------
+
+/// A username with ESC, CSI (U+009B) and DEL.
+const NASTY: &str = "eve\u{1b}[31mred\u{9b}2Jx\u{7f}";
+
+fn nasty_sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    add_users(
+        &sb.conn(),
+        &[U {
+            name: NASTY,
+            email: "eve@example.com",
+            admin: false,
+            state: State::Enabled,
+            sessions: 0,
+        }],
+    );
+    sb
+}
+
+/// Run the binary with `args` on a pseudo-terminal (util-linux `script`); returns its exit
+/// code and what it wrote.
+fn on_terminal(sb: &Sandbox, args: &[&str]) -> (Option<i32>, Vec<u8>) {
+    let script = find_in_path("script").expect("util-linux script(1) is needed");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = quote(bin().to_str().unwrap());
+    line.push_str(" --db ");
+    line.push_str(&quote(sb.db.to_str().unwrap()));
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    // The sandbox's clean environment, for `script` and so for the binary it runs.
+    let mut cmd = StdCommand::new(script);
+    cmd.env_clear();
+    for (k, v) in sb.std_cmd().get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(sb.dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.code(), out.stdout)
+}
+
+#[track_caller]
+fn assert_no_raw_controls(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r'))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: raw control characters {bad:?} reach the terminal:\n{text}"
+    );
+}
+
+#[test]
+fn text_from_the_database_is_escaped_on_a_terminal_in_every_format() {
+    let sb = nasty_sandbox();
+    for args in [
+        &["list-users"][..],
+        &["list-users", "--format", "csv"],
+        &["list-users", "--format", "json"],
+        &[
+            "admin-reset",
+            "eve@example.com",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    ] {
+        let (code, out) = on_terminal(&sb, args);
+        assert_eq!(code, Some(0), "{args:?}: {}", String::from_utf8_lossy(&out));
+        assert_no_raw_controls(&format!("{args:?}"), &out);
+        assert!(
+            String::from_utf8_lossy(&out).contains("eve"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
+#[test]
+fn csv_is_raw_through_a_pipe_and_json_escapes_c1_controls_everywhere() {
+    let sb = nasty_sandbox();
+    let run = sb.run(["list-users", "--format", "csv"]);
+    run.ok();
+    assert!(
+        run.out()
+            .lines()
+            .any(|l| l.starts_with(&format!("8,{NASTY},"))),
+        "piped CSV should carry the name as stored:\n{}",
+        run.out()
+    );
+
+    let run = sb.run(["list-users", "--format", "json", "--match", "eve"]);
+    run.ok();
+    assert_no_raw_controls("piped JSON", &run.stdout);
+    let out = run.out();
+    for escape in ["\\u001b", "\\u009b", "\\u007f"] {
+        assert!(out.contains(escape), "JSON lacks {escape}: {out}");
+    }
+    let lines = run.json_lines();
+    assert_eq!(lines[0]["username"], Value::from(NASTY));
 }
