@@ -136,7 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
         }
         'twofactl;admin-reset' {
             [CompletionResult]::new('--from-file', '--from-file', [CompletionResultType]::ParameterName, 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)')
-            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the 2FA is reset; recorded in the audit log (prompted in a terminal)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'The application administrator on whose behalf the reset is made (must have is_admin = 1)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')

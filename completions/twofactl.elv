@@ -128,7 +128,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         }
         &'twofactl;admin-reset'= {
             cand --from-file 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)'
-            cand --reason 'Why the 2FA is reset; recorded in the audit log (prompted in a terminal)'
+            cand --reason 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)'
             cand --actor 'The application administrator on whose behalf the reset is made (must have is_admin = 1)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'

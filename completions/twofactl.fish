@@ -111,7 +111,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s v -l ve
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l from-file -d 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)' -r -F
-complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l reason -d 'Why the 2FA is reset; recorded in the audit log (prompted in a terminal)' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l reason -d 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l actor -d 'The application administrator on whose behalf the reset is made (must have is_admin = 1)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F

@@ -197,7 +197,7 @@ pub struct AdminResetArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub from_file: Option<PathBuf>,
 
-    /// Why the 2FA is reset; recorded in the audit log (prompted in a terminal)
+    /// Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 

@@ -24,8 +24,6 @@ use crate::output::{self, safe};
 
 /// The longest line `--from-file` takes as a user name.
 const MAX_NAME_BYTES: usize = 1024;
-/// The longest reason kept in the audit log.
-const MAX_REASON_CHARS: usize = 1000;
 /// Runs at least this large get a progress bar (on a terminal).
 const PROGRESS_MIN: usize = 1000;
 
@@ -351,20 +349,7 @@ fn reason(ctx: &Ctx, args: &AdminResetArgs) -> Result<Option<String>> {
             "--reason",
         )?,
     };
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(fail(Exit::Usage, "the reason is empty")
-            .hint("say why, e.g. --reason \"lost phone, ticket 4711\"")
-            .into());
-    }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(fail(
-            Exit::Usage,
-            format!("the reason is longer than {MAX_REASON_CHARS} characters"),
-        )
-        .into());
-    }
-    Ok(Some(reason.to_owned()))
+    super::check_reason(&reason).map(Some)
 }
 
 /// `--actor` must be an administrator of the application.

@@ -160,6 +160,41 @@ pub fn refresh_user(conn: &rusqlite::Connection, names: &db::Names, user: &User)
     })
 }
 
+/// The longest reason kept in the audit log, in characters.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// Check a `--reason` (of `admin-reset`, `enroll`, ...) before it goes into audit rows and
+/// e-mails: trimmed, not empty, at most [`MAX_REASON_CHARS`] characters, and without control
+/// characters (a newline could forge a line of the audit log or the e-mail, an escape
+/// sequence could drive the terminal that shows it). Usage error (exit 2) otherwise.
+pub fn check_reason(reason: &str) -> Result<String> {
+    if let Some(c) = reason.chars().find(|c| c.is_control()) {
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "the reason contains a control character (U+{:04X})",
+                u32::from(c)
+            ),
+        )
+        .hint("write the reason on one line, without tabs or escape sequences")
+        .into());
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(fail(Exit::Usage, "the reason is empty")
+            .hint("say why, e.g. --reason \"lost phone, ticket 4711\"")
+            .into());
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(fail(
+            Exit::Usage,
+            format!("the reason is longer than {MAX_REASON_CHARS} characters"),
+        )
+        .into());
+    }
+    Ok(reason.to_owned())
+}
+
 /// "1 try", "3 tries".
 pub fn tries(n: u32) -> String {
     if n == 1 {
@@ -212,5 +247,40 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(args) => outbox::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Demo(args) => demo::run(&ctx, &args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_one_clean_line() {
+        assert_eq!(
+            check_reason("  lost phone, ticket 4711 ").unwrap(),
+            "lost phone, ticket 4711"
+        );
+        assert_eq!(
+            check_reason("Grund: Gerät verloren").unwrap(),
+            "Grund: Gerät verloren"
+        );
+        for bad in [
+            "a\nb",
+            "a\r",
+            "\nleading",
+            "trailing\n",
+            "nul\0",
+            "esc\u{1b}[2J",
+            "tab\t",
+            "del\u{7f}",
+            "csi\u{9b}",
+            "nel\u{85}",
+        ] {
+            let e = check_reason(bad).unwrap_err().to_string();
+            assert!(e.contains("control character"), "{bad:?}: {e}");
+        }
+        assert!(check_reason("   ").is_err());
+        assert!(check_reason(&"x".repeat(MAX_REASON_CHARS)).is_ok());
+        assert!(check_reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
     }
 }

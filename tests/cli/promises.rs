@@ -4,7 +4,7 @@
 //! sendmail command that hangs is stopped at `sendmail_timeout`; `--password-stdin` reads
 //! one line of at most 4 KiB, and no more than that; a closed stdout pipe is exit 0 for
 //! `demo` too; text from the database is escaped on a terminal in every format, and JSON
-//! escapes every control character.
+//! escapes every control character; a reason with control characters is refused.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -529,4 +529,30 @@ fn csv_is_raw_through_a_pipe_and_json_escapes_c1_controls_everywhere() {
     }
     let lines = run.json_lines();
     assert_eq!(lines[0]["username"], Value::from(NASTY));
+}
+
+// ---- 7. A reason with control characters ----------------------------------------------------
+
+#[test]
+fn a_reason_with_control_characters_is_exit_2_and_changes_nothing() {
+    let sb = Sandbox::new();
+    let before = sb.hash();
+    for reason in [
+        "ticket 1\nforged line",
+        "ticket\r1",
+        "ticket \u{1b}[2J1",
+        "tab\tseparated",
+        "del\u{7f}",
+        "csi\u{9b}2J",
+    ] {
+        let run = sb.reset(["alice", "--reason", reason, "--yes"]);
+        run.code(2).one_error_line().no_control_bytes();
+        assert!(
+            run.error_line().contains("control character"),
+            "{reason:?}: {}",
+            run.err()
+        );
+        sb.assert_unchanged(&before);
+    }
+    assert!(sb.audit().is_empty());
 }
