@@ -51,7 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
-            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the user''s password from the first line of stdin instead of prompting')
+            [CompletionResult]::new('--password-stdin', '--password-stdin', [CompletionResultType]::ParameterName, 'Read the user''s password from the first line of stdin (at most 4 KiB) instead of prompting')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)')
@@ -141,7 +141,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
         }
         'twofactl;admin-reset' {
             [CompletionResult]::new('--from-file', '--from-file', [CompletionResultType]::ParameterName, 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)')
-            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the 2FA is reset; recorded in the audit log (prompted in a terminal)')
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'The application administrator on whose behalf the reset is made (must have is_admin = 1)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')

@@ -47,7 +47,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
-            cand --password-stdin 'Read the user''s password from the first line of stdin instead of prompting'
+            cand --password-stdin 'Read the user''s password from the first line of stdin (at most 4 KiB) instead of prompting'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
             cand --no-input 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
@@ -133,7 +133,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         }
         &'twofactl;admin-reset'= {
             cand --from-file 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)'
-            cand --reason 'Why the 2FA is reset; recorded in the audit log (prompted in a terminal)'
+            cand --reason 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)'
             cand --actor 'The application administrator on whose behalf the reset is made (must have is_admin = 1)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'

@@ -50,7 +50,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l conf
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
-complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l password-stdin -d 'Read the user\'s password from the first line of stdin instead of prompting'
+complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l password-stdin -d 'Read the user\'s password from the first line of stdin (at most 4 KiB) instead of prompting'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s y -l yes -d 'Answer yes to confirmations'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s q -l quiet -d 'Print less on stderr'
@@ -116,7 +116,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s v -l ve
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l from-file -d 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)' -r -F
-complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l reason -d 'Why the 2FA is reset; recorded in the audit log (prompted in a terminal)' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l reason -d 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l actor -d 'The application administrator on whose behalf the reset is made (must have is_admin = 1)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F

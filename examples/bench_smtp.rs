@@ -96,6 +96,7 @@ fn mail_config(port: u16) -> MailConfig {
         from: "Bench <no-reply@example.com>".parse().expect("a mailbox"),
         file_dir: PathBuf::from("outbox"),
         sendmail_command: PathBuf::from("/usr/sbin/sendmail"),
+        sendmail_timeout: Duration::from_secs(30),
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".to_owned(),
             port,
@@ -104,6 +105,7 @@ fn mail_config(port: u16) -> MailConfig {
             password: None,
             ca_file: None,
             timeout: TIMEOUT,
+            allow_insecure_auth: false,
         }),
         app_name: "Bench".to_owned(),
         app_url: None,

@@ -103,7 +103,7 @@ pub struct RequestResetArgs {
     #[arg(value_name = "USER")]
     pub user: String,
 
-    /// Read the user's password from the first line of stdin instead of prompting
+    /// Read the user's password from the first line of stdin (at most 4 KiB) instead of prompting
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -220,7 +220,7 @@ pub struct AdminResetArgs {
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub from_file: Option<PathBuf>,
 
-    /// Why the 2FA is reset; recorded in the audit log (prompted in a terminal)
+    /// Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 

@@ -20,11 +20,25 @@ use crate::mail::{MailConfig, SmtpConfig};
 
 pub const SYSTEM_CONFIG: &str = "/etc/twofactl/config.toml";
 
-/// A duration written the humantime way: "5s", "10m", "1h 30m".
+/// A duration written the humantime way ("5s", "10m", "1h 30m"), greater than zero and at
+/// most `MAX_SECS` seconds. Every duration key has an upper bound, checked here so that the
+/// error names the file and key, and so that no later arithmetic on it can overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
+pub struct HumanDuration<const MAX_SECS: u64>(pub Duration);
 
-impl<'de> Deserialize<'de> for HumanDuration {
+/// `[database] busy_timeout`: SQLite counts it in milliseconds in a C `int` (24.8 days at
+/// most), and a wait of more than minutes for the application's lock is a hang.
+pub type BusyTimeout = HumanDuration<{ 10 * 60 }>;
+/// `[smtp] timeout`: RFC 5321 section 4.5.3.2 gives 10 minutes as the longest server wait.
+pub type SmtpTimeout = HumanDuration<{ 10 * 60 }>;
+/// `[mail] sendmail_timeout`.
+pub type SendmailTimeout = HumanDuration<{ 60 * 60 }>;
+/// `[reset] code_ttl`: an e-mailed code is a short-lived secret.
+pub type CodeTtl = HumanDuration<{ 24 * 60 * 60 }>;
+/// `[reset] lockout`.
+pub type Lockout = HumanDuration<{ 30 * 24 * 60 * 60 }>;
+
+impl<'de, const MAX_SECS: u64> Deserialize<'de> for HumanDuration<MAX_SECS> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let dur = humantime::parse_duration(&s).map_err(|e| {
@@ -37,7 +51,23 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 "duration {s:?} must be greater than zero"
             )));
         }
+        if dur > Duration::from_secs(MAX_SECS) {
+            return Err(serde::de::Error::custom(format!(
+                "duration {s:?} is too long: at most {}",
+                short_duration(MAX_SECS)
+            )));
+        }
         Ok(HumanDuration(dur))
+    }
+}
+
+/// Whole seconds in the largest unit that divides them: "10m", "24h", "30d".
+fn short_duration(secs: u64) -> String {
+    match secs {
+        s if s > 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 
@@ -57,7 +87,7 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
     pub path: Option<PathBuf>,
-    pub busy_timeout: Option<HumanDuration>,
+    pub busy_timeout: Option<BusyTimeout>,
 }
 
 /// Names of the application's tables and columns.
@@ -173,6 +203,7 @@ pub struct MailSection {
     pub from: Option<String>,
     pub file_dir: Option<PathBuf>,
     pub sendmail_command: Option<PathBuf>,
+    pub sendmail_timeout: Option<SendmailTimeout>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -192,7 +223,9 @@ pub struct SmtpSection {
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
-    pub timeout: Option<HumanDuration>,
+    pub timeout: Option<SmtpTimeout>,
+    /// Log in even when `security = "none"` sends the password in cleartext.
+    pub allow_insecure_auth: Option<bool>,
 }
 
 /// A TCP port, 1 to 65535.
@@ -230,11 +263,11 @@ impl<'de> Deserialize<'de> for Count {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResetSection {
-    pub code_ttl: Option<HumanDuration>,
+    pub code_ttl: Option<CodeTtl>,
     pub max_attempts: Option<Count>,
     pub max_requests_per_hour: Option<Count>,
     pub max_password_failures: Option<Count>,
-    pub lockout: Option<HumanDuration>,
+    pub lockout: Option<Lockout>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -432,6 +465,7 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 
 pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
+pub const DEFAULT_SENDMAIL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Config {
     /// The mail settings: config file (and `TWOFACTL_SMTP_PASSWORD`) over the application's
@@ -534,12 +568,18 @@ impl Config {
                 Security::Starttls => 587,
                 Security::Tls => 465,
             });
-            let username = self
-                .smtp
-                .username
-                .clone()
-                .or_else(|| app.get("smtp.username").map(str::to_owned))
-                .filter(|u| !u.is_empty());
+            let (username, username_key) = match &self.smtp.username {
+                Some(u) => (Some(u.clone()), "[smtp] username"),
+                None => (
+                    app.get("smtp.username").map(str::to_owned),
+                    "the application's smtp.username setting",
+                ),
+            };
+            let username = username.filter(|u| !u.is_empty());
+            let allow_insecure_auth = self.smtp.allow_insecure_auth.unwrap_or(false);
+            if security == Security::None && username.is_some() && !allow_insecure_auth {
+                return Err(cleartext_auth_refused(username_key).into());
+            }
             let password = match std::env::var("TWOFACTL_SMTP_PASSWORD") {
                 Ok(p) if !p.is_empty() => Some(p),
                 _ => match &self.smtp.password_file {
@@ -568,6 +608,7 @@ impl Config {
                 password,
                 ca_file: self.smtp.ca_file.clone(),
                 timeout: self.smtp.timeout.map_or(DEFAULT_SMTP_TIMEOUT, |t| t.0),
+                allow_insecure_auth,
             })
         } else {
             None
@@ -585,6 +626,10 @@ impl Config {
                 .sendmail_command
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
+            sendmail_timeout: self
+                .mail
+                .sendmail_timeout
+                .map_or(DEFAULT_SENDMAIL_TIMEOUT, |t| t.0),
             smtp,
             app_name: app
                 .app_name()
@@ -594,6 +639,18 @@ impl Config {
             app_url: app.get("app.url").map(str::to_owned),
         })
     }
+}
+
+/// AUTH over a connection without TLS would send the password in cleartext: refused unless
+/// `[smtp] allow_insecure_auth = true`. `username_key` says where the username came from.
+fn cleartext_auth_refused(username_key: &str) -> Failure {
+    fail(
+        Exit::Config,
+        format!(
+            "smtp AUTH refused over an unencrypted connection: security is \"none\" and a username is set ({username_key}), so the password would be sent in cleartext"
+        ),
+    )
+    .hint("set [smtp] security = \"starttls\" or \"tls\"; or, for a server on this host or a trusted network, [smtp] allow_insecure_auth = true")
 }
 
 /// The limits of the self-service reset, with DESIGN.md's defaults.
@@ -702,6 +759,11 @@ mod tests {
         let c = parse(&text).unwrap();
         assert_eq!(c.smtp.port, Some(Port(587)));
         assert_eq!(c.reset.max_requests_per_hour, Some(Count(3)));
+        assert_eq!(
+            c.mail.sendmail_timeout,
+            Some(HumanDuration(DEFAULT_SENDMAIL_TIMEOUT))
+        );
+        assert_eq!(c.smtp.allow_insecure_auth, Some(false));
         assert_eq!(c.schema, SchemaSection::default());
     }
 
@@ -745,6 +807,38 @@ mod tests {
             c.reset.code_ttl,
             Some(HumanDuration(Duration::from_secs(300)))
         );
+    }
+
+    #[test]
+    fn durations_have_upper_bounds() {
+        let c = parse("[database]\nbusy_timeout = \"10m\"\n[reset]\ncode_ttl = \"24h\"\n").unwrap();
+        assert_eq!(
+            c.reset.code_ttl,
+            Some(HumanDuration(Duration::from_secs(86_400)))
+        );
+        for (text, key, max) in [
+            (
+                "[database]\nbusy_timeout = \"25days\"\n",
+                "database.busy_timeout",
+                "10m",
+            ),
+            ("[smtp]\ntimeout = \"601s\"\n", "smtp.timeout", "10m"),
+            (
+                "[reset]\ncode_ttl = \"10000000000y\"\n",
+                "reset.code_ttl",
+                "24h",
+            ),
+            ("[reset]\nlockout = \"31d\"\n", "reset.lockout", "30d"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(
+                e.contains(key) && e.ends_with(&format!("at most {max}")),
+                "{e}"
+            );
+        }
+        assert_eq!(short_duration(45), "45s");
+        assert_eq!(short_duration(3600), "1h");
+        assert_eq!(short_duration(86_400), "24h");
     }
 
     #[test]

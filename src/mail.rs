@@ -1,5 +1,6 @@
 //! E-mail: message builders (pure functions of their inputs) and the transports that deliver
-//! them (SMTP over rustls, sendmail, or one `.eml` file per message).
+//! them (SMTP over rustls, sendmail with a deadline (see `sendmail`), or one `.eml` file per
+//! message).
 //!
 //! SMTP is driven command by command over lettre's `SmtpConnection`, one connection reused
 //! for a whole run. The message body and its terminating `<CRLF>.<CRLF>` go out in a single
@@ -16,10 +17,12 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{Address, Message, Transport as _};
+use lettre::{Address, Message};
 
 use crate::config::{Security, Transport};
 use crate::output::rfc3339;
+
+mod sendmail;
 
 /// Everything needed to compose and send mail, resolved from flags, environment, config
 /// file and the application's settings (see `config::Config::mail`).
@@ -29,6 +32,8 @@ pub struct MailConfig {
     pub from: Mailbox,
     pub file_dir: PathBuf,
     pub sendmail_command: PathBuf,
+    /// How long the sendmail command may take for one message before it is killed.
+    pub sendmail_timeout: Duration,
     pub smtp: Option<SmtpConfig>,
     /// The application's name, for subjects and bodies.
     pub app_name: String,
@@ -45,6 +50,8 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
+    /// AUTH is allowed without TLS (`[smtp] allow_insecure_auth`).
+    pub allow_insecure_auth: bool,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -58,6 +65,7 @@ impl fmt::Debug for SmtpConfig {
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
+            .field("allow_insecure_auth", &self.allow_insecure_auth)
             .finish()
     }
 }
@@ -412,6 +420,17 @@ impl SmtpSession {
     /// Connect, greet, secure and log in; `report` hears about each step.
     pub fn open(cfg: &SmtpConfig, report: StepReport<'_>) -> Result<SmtpSession, SendError> {
         let server = cfg.server();
+        let cleartext_auth = cfg.security == Security::None && cfg.username.is_some();
+        if cleartext_auth && !cfg.allow_insecure_auth {
+            // `Config::mail` refuses this already (exit 8); never send a password in clear.
+            let m = format!("{server}: AUTH refused over an unencrypted connection");
+            report("AUTH", Err(m.clone()));
+            return Err(SendError {
+                message: m,
+                connection: true,
+                outcome_unknown: false,
+            });
+        }
         let tls = match cfg.security {
             Security::None => None,
             Security::Starttls | Security::Tls => Some(tls_parameters(cfg).map_err(|m| {
@@ -478,7 +497,16 @@ impl SmtpSession {
                     report("AUTH", Err(err.message.clone()));
                     err
                 })?;
-            report("AUTH", Ok(format!("logged in as {user}")));
+            report(
+                "AUTH",
+                Ok(if cleartext_auth {
+                    format!(
+                        "logged in as {user} in cleartext (no TLS), allowed by allow_insecure_auth"
+                    )
+                } else {
+                    format!("logged in as {user}")
+                }),
+            );
         }
         Ok(SmtpSession {
             conn,
@@ -574,7 +602,8 @@ fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, String> {
 pub struct Mailer<'a> {
     cfg: &'a MailConfig,
     session: Option<SmtpSession>,
-    /// A connection failure: later messages of the run fail at once with it.
+    /// A connection failure, or a sendmail command that hung: later messages of the run fail
+    /// at once with it (and wait in the outbox).
     broken: Option<SendError>,
     files: u64,
 }
@@ -629,19 +658,33 @@ impl<'a> Mailer<'a> {
     }
 
     fn send_sendmail(&mut self, msg: &Outgoing) -> Result<(), SendError> {
-        let envelope = lettre::address::Envelope::new(Some(msg.from.clone()), vec![msg.to.clone()])
-            .map_err(|e| SendError {
-                message: format!("sendmail: {e}"),
-                connection: false,
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        let command = &self.cfg.sendmail_command;
+        let timeout = self.cfg.sendmail_timeout;
+        sendmail::send(command, msg, timeout).map_err(|failure| {
+            let (why, hung) = match failure {
+                sendmail::Failure::TimedOut => (
+                    format!(
+                        "no answer within {} (timed out); stopped it",
+                        humantime::format_duration(timeout)
+                    ),
+                    true,
+                ),
+                sendmail::Failure::Failed(why) => (why, false),
+            };
+            let e = SendError {
+                message: format!("{}: {why}", command.display()),
+                connection: hung,
                 outcome_unknown: false,
-            })?;
-        lettre::SendmailTransport::new_with_command(&self.cfg.sendmail_command)
-            .send_raw(&envelope, &msg.bytes)
-            .map_err(|e| SendError {
-                message: format!("{}: {}", self.cfg.sendmail_command.display(), chain(&e)),
-                connection: false,
-                outcome_unknown: false,
-            })
+            };
+            if hung {
+                // A command that hangs once would hang for every message: do not wait again.
+                self.broken = Some(e.clone());
+            }
+            e
+        })
     }
 
     fn send_file(&mut self, msg: &Outgoing) -> Result<(), SendError> {
@@ -677,6 +720,7 @@ mod tests {
             from: "CYMETRICX Sécurité <no-reply@example.com>".parse().unwrap(),
             file_dir: PathBuf::from("/nonexistent"),
             sendmail_command: PathBuf::from("/usr/sbin/sendmail"),
+            sendmail_timeout: Duration::from_secs(30),
             smtp: None,
             app_name: "CYMETRICX Sécurité".to_owned(),
             app_url: Some("https://10.0.0.5".to_owned()),
@@ -794,6 +838,7 @@ mod tests {
             password: Some("hunter2".into()),
             ca_file: None,
             timeout: Duration::from_secs(1),
+            allow_insecure_auth: false,
         };
         assert!(!format!("{s:?}").contains("hunter2"));
     }

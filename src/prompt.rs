@@ -2,7 +2,7 @@
 //! person is there to answer: with `--no-input`, or when stdin is not a terminal, a needed
 //! answer that no flag gave is a usage error (exit 2) naming the flag that gives it.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::Result;
 use console::Term;
@@ -100,17 +100,44 @@ fn settle_interrupt(e: dialoguer::Error) -> dialoguer::Error {
     e
 }
 
+/// The longest line [`read_stdin_line`] takes, in bytes without the line ending.
+pub const MAX_STDIN_LINE: usize = 4096;
+
 /// One line of stdin (`--password-stdin`), without its line ending; never echoed or logged.
+/// At most [`MAX_STDIN_LINE`] bytes are taken: a longer line is a usage error, and no more
+/// than that (plus the line ending) is read, however much is piped in.
 pub fn read_stdin_line(what: &str) -> Result<String> {
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|e| {
-        fail(
+    read_line_from(std::io::stdin().lock(), what)
+}
+
+fn read_line_from(input: impl BufRead, what: &str) -> Result<String> {
+    let mut line = Vec::with_capacity(128);
+    let limit = u64::try_from(MAX_STDIN_LINE + 2).unwrap_or(u64::MAX);
+    input
+        .take(limit)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| {
+            fail(
+                Exit::Usage,
+                format!("could not read the {what} from stdin: {e}"),
+            )
+        })?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    if line.len() > MAX_STDIN_LINE {
+        return Err(fail(
             Exit::Usage,
-            format!("could not read the {what} from stdin: {e}"),
+            format!("the {what} on stdin is longer than 4 KiB ({MAX_STDIN_LINE} bytes)"),
         )
-    })?;
-    let line = line.strip_suffix('\n').unwrap_or(&line);
-    let line = line.strip_suffix('\r').unwrap_or(line);
+        .hint(format!(
+            "pipe the {what} as one line of at most {MAX_STDIN_LINE} bytes"
+        ))
+        .into());
+    }
     if line.is_empty() {
         return Err(fail(Exit::Usage, format!("no {what} on stdin"))
             .hint(format!(
@@ -118,7 +145,13 @@ pub fn read_stdin_line(what: &str) -> Result<String> {
             ))
             .into());
     }
-    Ok(line.to_owned())
+    String::from_utf8(line).map_err(|_| {
+        fail(
+            Exit::Usage,
+            format!("the {what} on stdin is not valid UTF-8"),
+        )
+        .into()
+    })
 }
 
 /// What Ctrl-C must undo before the process exits: the terminal's settings as they were at
@@ -140,5 +173,38 @@ pub fn terminal_restorer() -> impl Fn() + Send + 'static {
             );
         }
         let _ = Term::stderr().show_cursor();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(input: &[u8]) -> Result<String> {
+        read_line_from(input, "password")
+    }
+
+    #[test]
+    fn one_line_without_its_ending() {
+        assert_eq!(read(b"secret\nnext line\n").unwrap(), "secret");
+        assert_eq!(read(b"secret\r\n").unwrap(), "secret");
+        assert_eq!(read(b"secret").unwrap(), "secret");
+        assert!(read(b"\n").is_err());
+        assert!(read(b"\xff\xfe\n").is_err());
+    }
+
+    #[test]
+    fn at_most_4_kib() {
+        let max = "x".repeat(MAX_STDIN_LINE);
+        assert_eq!(read(format!("{max}\r\n").as_bytes()).unwrap(), max);
+        assert_eq!(read(max.as_bytes()).unwrap(), max);
+        for over in [
+            format!("{max}y"),
+            format!("{max}y\n"),
+            format!("{max}\r\r\n"),
+        ] {
+            let e = read(over.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("longer than 4 KiB"), "{e}");
+        }
     }
 }

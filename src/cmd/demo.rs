@@ -3,12 +3,11 @@
 //! 2FA state (real argon2id hashes, sessions, settings), and a config file pointing at it
 //! that delivers mail into DIR/outbox.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use argon2::{Argon2, PasswordHasher};
-
-use std::io::Write;
 
 use super::new_key::{self, Before, KeyJson};
 use super::{Ctx, audit, find_user, list_users};

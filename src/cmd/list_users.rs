@@ -1,7 +1,8 @@
 //! `list-users`: users and their 2FA state, streamed as an aligned table, JSON Lines or CSV.
 //! Never a secret: the TOTP key and password hash are not even selected.
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -66,6 +67,11 @@ fn csv_field<W: Write>(out: &mut W, field: &[u8]) -> std::io::Result<()> {
     out.write_all(b"\"")
 }
 
+/// A CSV value: escaped for a terminal (`escape`), else as stored.
+fn cell(s: &str, escape: bool) -> Cow<'_, str> {
+    if escape { safe(s) } else { Cow::Borrowed(s) }
+}
+
 pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
     let db = ctx.open_db(Mode::ReadOnly)?;
     let own = migrate::check(&db.conn)?;
@@ -97,6 +103,9 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
         Format::Csv => {
             // Written by hand: a few bytes checked per field, no state machine (this is the
             // hot loop of `list-users --format csv` over a million users). RFC 4180 quoting.
+            // On a terminal, control characters are escaped as in the table; through a pipe
+            // the values are as stored.
+            let escape = std::io::stdout().is_terminal();
             out.write_all(HEADER.join(",").as_bytes())?;
             out.write_all(b"\n")?;
             let mut id = itoa::Buffer::new();
@@ -104,9 +113,12 @@ pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
                 out.write_all(id.format(r.id).as_bytes())?;
                 out.write_all(b",")?;
                 // Valid UTF-8 out, as for text and JSON (borrowed, no copy, when it already is).
-                csv_field(&mut out, ListRow::text(&r.username).as_bytes())?;
+                csv_field(
+                    &mut out,
+                    cell(&ListRow::text(&r.username), escape).as_bytes(),
+                )?;
                 out.write_all(b",")?;
-                csv_field(&mut out, ListRow::text(&r.email).as_bytes())?;
+                csv_field(&mut out, cell(&ListRow::text(&r.email), escape).as_bytes())?;
                 out.write_all(if r.is_admin { b",true," } else { b",false," })?;
                 out.write_all(status_name(r.status).as_bytes())?;
                 out.write_all(b",")?;

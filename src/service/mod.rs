@@ -192,9 +192,22 @@ pub fn check_actor(conn: &Connection, names: &db::Names, actor: &str) -> Result<
     }
 }
 
-/// A reason for a 2FA change as the audit log and e-mails keep it: trimmed, not empty, at
-/// most 1000 characters, no control characters (they would forge lines in e-mails and logs).
+/// Check a `--reason` (of `admin-reset`, `enroll`, ...) before it goes into audit rows and
+/// e-mails: trimmed, not empty, at most [`MAX_REASON_CHARS`] characters, and without control
+/// characters (a newline could forge a line of the audit log or the e-mail, an escape
+/// sequence could drive the terminal that shows it). Usage error (exit 2) otherwise.
 pub fn check_reason(reason: &str) -> Result<String> {
+    if let Some(c) = reason.chars().find(|c| c.is_control()) {
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "the reason contains a control character (U+{:04X})",
+                u32::from(c)
+            ),
+        )
+        .hint("write the reason on one line, without tabs or escape sequences")
+        .into());
+    }
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(fail(Exit::Usage, "the reason is empty")
@@ -208,13 +221,40 @@ pub fn check_reason(reason: &str) -> Result<String> {
         )
         .into());
     }
-    if reason.chars().any(char::is_control) {
-        return Err(fail(
-            Exit::Usage,
-            format!("the reason {} contains a control character", safe(reason)),
-        )
-        .hint("give the reason as one line of plain text")
-        .into());
-    }
     Ok(reason.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_one_clean_line() {
+        assert_eq!(
+            check_reason("  lost phone, ticket 4711 ").unwrap(),
+            "lost phone, ticket 4711"
+        );
+        assert_eq!(
+            check_reason("Grund: Gerät verloren").unwrap(),
+            "Grund: Gerät verloren"
+        );
+        for bad in [
+            "a\nb",
+            "a\r",
+            "\nleading",
+            "trailing\n",
+            "nul\0",
+            "esc\u{1b}[2J",
+            "tab\t",
+            "del\u{7f}",
+            "csi\u{9b}",
+            "nel\u{85}",
+        ] {
+            let e = check_reason(bad).unwrap_err().to_string();
+            assert!(e.contains("control character"), "{bad:?}: {e}");
+        }
+        assert!(check_reason("   ").is_err());
+        assert!(check_reason(&"x".repeat(MAX_REASON_CHARS)).is_ok());
+        assert!(check_reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
+    }
 }
