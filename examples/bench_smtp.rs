@@ -24,7 +24,6 @@
 mod smtp;
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -32,8 +31,8 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::client::SmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{SmtpTransport, Transport as _};
-use twofactl::config::{Security, Transport};
-use twofactl::mail::{MailConfig, Notice, Outgoing, SmtpConfig, SmtpSession, compose};
+use twofactl::config::Security;
+use twofactl::mail::{MailConfig, Notice, Outgoing, SmtpConfig, SmtpSession, Transport, compose};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -92,12 +91,7 @@ fn sink() -> ExitCode {
 
 fn mail_config(port: u16) -> MailConfig {
     MailConfig {
-        transport: Transport::Smtp,
-        from: "Bench <no-reply@example.com>".parse().expect("a mailbox"),
-        file_dir: PathBuf::from("outbox"),
-        sendmail_command: PathBuf::from("/usr/sbin/sendmail"),
-        sendmail_timeout: Duration::from_secs(30),
-        smtp: Some(SmtpConfig {
+        transport: Transport::Smtp(SmtpConfig {
             host: "127.0.0.1".to_owned(),
             port,
             security: Security::None,
@@ -107,6 +101,7 @@ fn mail_config(port: u16) -> MailConfig {
             timeout: TIMEOUT,
             allow_insecure_auth: false,
         }),
+        from: "Bench <no-reply@example.com>".parse().expect("a mailbox"),
         app_name: "Bench".to_owned(),
         app_url: None,
     }
@@ -170,7 +165,9 @@ fn client(mode: &str, port: u16, n: usize) -> Result<(), String> {
             conn.quit().map_err(|e| e.to_string())?;
         }
         "twofactl-session" => {
-            let smtp = cfg.smtp.as_ref().expect("set above");
+            let Transport::Smtp(smtp) = &cfg.transport else {
+                return Err("not an SMTP configuration".to_owned());
+            };
             let mut session = SmtpSession::open(smtp, &mut |_, _| {}).map_err(|e| e.to_string())?;
             for m in &msgs {
                 session.send(m).map_err(|e| e.to_string())?;

@@ -14,9 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Deserializer};
 
-use crate::cli::Global;
 use crate::error::{Exit, Failure, fail};
-use crate::mail::{MailConfig, SmtpConfig};
 
 pub const SYSTEM_CONFIG: &str = "/etc/twofactl/config.toml";
 
@@ -190,7 +188,7 @@ impl<'de> Deserialize<'de> for OptIdent {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Transport {
+pub enum TransportKind {
     Smtp,
     Sendmail,
     File,
@@ -199,7 +197,7 @@ pub enum Transport {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSection {
-    pub transport: Option<Transport>,
+    pub transport: Option<TransportKind>,
     pub from: Option<String>,
     pub file_dir: Option<PathBuf>,
     pub sendmail_command: Option<PathBuf>,
@@ -292,6 +290,14 @@ impl<'de> Deserialize<'de> for Issuer {
     }
 }
 
+/// Where the configuration comes from besides the files' contents: `--db` / `TWOFACTL_DB`
+/// and `--config` / `TWOFACTL_CONFIG`.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub db: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
 /// The resolved configuration (before the application's settings table is consulted).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -309,9 +315,9 @@ pub struct Config {
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Config {
-    /// Load the config files the flags and environment point at.
-    pub fn load(global: &Global) -> Result<Config> {
-        let files = match &global.config {
+    /// Load the config files `sources` point at.
+    pub fn load(sources: &Sources) -> Result<Config> {
+        let files = match &sources.config {
             Some(path) => {
                 if !path.is_file() {
                     return Err(fail(
@@ -334,27 +340,21 @@ impl Config {
             merge(&mut merged, table);
         }
         let file_config = parse_table(merged, &files)?;
-        Ok(Config::from_parts(files, file_config, global))
+        Ok(Config::from_parts(files, file_config, sources))
     }
 
     /// The configuration in one file (the sandbox's).
     pub fn from_file(path: PathBuf) -> Result<Config> {
-        let global = Global {
+        Config::load(&Sources {
             db: None,
             config: Some(path),
-            format: crate::cli::Format::Text,
-            yes: false,
-            no_input: true,
-            quiet: false,
-            verbose: false,
-        };
-        Config::load(&global)
+        })
     }
 
-    fn from_parts(files: Vec<PathBuf>, fc: FileConfig, global: &Global) -> Config {
+    fn from_parts(files: Vec<PathBuf>, fc: FileConfig, sources: &Sources) -> Config {
         Config {
             files,
-            db_path: global.db.clone().or(fc.database.path),
+            db_path: sources.db.clone().or(fc.database.path),
             busy_timeout: fc
                 .database
                 .busy_timeout
@@ -463,196 +463,6 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
-pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
-pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
-pub const DEFAULT_SENDMAIL_TIMEOUT: Duration = Duration::from_secs(30);
-
-impl Config {
-    /// The mail settings: config file (and `TWOFACTL_SMTP_PASSWORD`) over the application's
-    /// `smtp.*`, `app.name` and `app.url` settings. Fails with exit 8 when mail cannot be sent.
-    pub fn mail(&self, app: &AppSettings) -> Result<MailConfig> {
-        let bad_setting = |key: &str, value: &str, want: &str| {
-            fail(
-                Exit::Config,
-                format!(
-                    "the application's setting {key} = {:?} is not {want}",
-                    crate::output::safe(value)
-                ),
-            )
-            .hint(format!(
-                "fix it in the application, or override it in the config file's [{}] section",
-                key.split('.').next().unwrap_or("smtp")
-            ))
-        };
-        let host = self
-            .smtp
-            .host
-            .clone()
-            .or_else(|| app.get("smtp.host").map(str::to_owned));
-        let transport = match (self.mail.transport, &host) {
-            (Some(t), _) => t,
-            (None, Some(_)) => Transport::Smtp,
-            (None, None) => {
-                return Err(fail(Exit::Config, "no way to send e-mail: no SMTP server is configured")
-                    .hint("set [smtp] host (or the application's smtp.host setting), or [mail] transport = \"file\" or \"sendmail\"; or pass --no-notify")
-                    .into());
-            }
-        };
-        let from_text = self
-            .mail
-            .from
-            .clone()
-            .or_else(|| app.get("smtp.from").map(str::to_owned))
-            .ok_or_else(|| {
-                fail(Exit::Config, "no sender address for e-mail")
-                    .hint("set [mail] from = \"Name <no-reply@example.com>\" (or the application's smtp.from setting)")
-            })?;
-        let from: lettre::message::Mailbox = from_text.parse().map_err(|_| {
-            if self.mail.from.is_some() {
-                fail(
-                    Exit::Config,
-                    format!(
-                        "config mail.from: {:?} is not a mailbox",
-                        crate::output::safe(&from_text)
-                    ),
-                )
-                .hint("write e.g. from = \"CYMETRICX <no-reply@example.com>\"")
-            } else {
-                bad_setting(
-                    "smtp.from",
-                    &from_text,
-                    "a mailbox such as \"Name <no-reply@example.com>\"",
-                )
-            }
-        })?;
-        let smtp = if transport == Transport::Smtp {
-            let Some(host) = host else {
-                return Err(fail(
-                    Exit::Config,
-                    "mail.transport is \"smtp\" but no SMTP server is configured",
-                )
-                .hint("set [smtp] host, or the application's smtp.host setting")
-                .into());
-            };
-            let security = match (self.smtp.security, app.get("smtp.security")) {
-                (Some(s), _) => Some(s),
-                (None, Some(v)) => Some(match v.trim().to_ascii_lowercase().as_str() {
-                    "none" | "" => Security::None,
-                    "starttls" => Security::Starttls,
-                    "tls" | "ssl" => Security::Tls,
-                    _ => {
-                        return Err(bad_setting("smtp.security", v, "none, starttls or tls").into());
-                    }
-                }),
-                (None, None) => None,
-            };
-            let port = match (self.smtp.port, app.get("smtp.port")) {
-                (Some(p), _) => Some(p.0),
-                (None, Some(v)) => Some(
-                    v.trim()
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|p| *p > 0)
-                        .ok_or_else(|| bad_setting("smtp.port", v, "a port (1 to 65535)"))?,
-                ),
-                (None, None) => None,
-            };
-            // Secure by default: implicit TLS on 465, STARTTLS required elsewhere.
-            let security = security.unwrap_or(if port == Some(465) {
-                Security::Tls
-            } else {
-                Security::Starttls
-            });
-            let port = port.unwrap_or(match security {
-                Security::None => 25,
-                Security::Starttls => 587,
-                Security::Tls => 465,
-            });
-            let (username, username_key) = match &self.smtp.username {
-                Some(u) => (Some(u.clone()), "[smtp] username"),
-                None => (
-                    app.get("smtp.username").map(str::to_owned),
-                    "the application's smtp.username setting",
-                ),
-            };
-            let username = username.filter(|u| !u.is_empty());
-            let allow_insecure_auth = self.smtp.allow_insecure_auth.unwrap_or(false);
-            if security == Security::None && username.is_some() && !allow_insecure_auth {
-                return Err(cleartext_auth_refused(username_key).into());
-            }
-            let password = match std::env::var("TWOFACTL_SMTP_PASSWORD") {
-                Ok(p) if !p.is_empty() => Some(p),
-                _ => match &self.smtp.password_file {
-                    Some(f) => Some(
-                        std::fs::read_to_string(f)
-                            .map_err(|e| {
-                                fail(
-                                    Exit::Config,
-                                    format!(
-                                        "could not read smtp.password_file {}: {e}",
-                                        f.display()
-                                    ),
-                                )
-                            })?
-                            .trim_end_matches(['\r', '\n'])
-                            .to_owned(),
-                    ),
-                    None => app.get("smtp.password").map(str::to_owned),
-                },
-            };
-            Some(SmtpConfig {
-                host,
-                port,
-                security,
-                username,
-                password,
-                ca_file: self.smtp.ca_file.clone(),
-                timeout: self.smtp.timeout.map_or(DEFAULT_SMTP_TIMEOUT, |t| t.0),
-                allow_insecure_auth,
-            })
-        } else {
-            None
-        };
-        Ok(MailConfig {
-            transport,
-            from,
-            file_dir: self
-                .mail
-                .file_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("outbox")),
-            sendmail_command: self
-                .mail
-                .sendmail_command
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
-            sendmail_timeout: self
-                .mail
-                .sendmail_timeout
-                .map_or(DEFAULT_SENDMAIL_TIMEOUT, |t| t.0),
-            smtp,
-            app_name: app
-                .app_name()
-                .map(str::to_owned)
-                .or_else(|| self.totp.issuer.as_ref().map(|i| i.0.clone()))
-                .unwrap_or_else(|| "twofactl".to_owned()),
-            app_url: app.get("app.url").map(str::to_owned),
-        })
-    }
-}
-
-/// AUTH over a connection without TLS would send the password in cleartext: refused unless
-/// `[smtp] allow_insecure_auth = true`. `username_key` says where the username came from.
-fn cleartext_auth_refused(username_key: &str) -> Failure {
-    fail(
-        Exit::Config,
-        format!(
-            "smtp AUTH refused over an unencrypted connection: security is \"none\" and a username is set ({username_key}), so the password would be sent in cleartext"
-        ),
-    )
-    .hint("set [smtp] security = \"starttls\" or \"tls\"; or, for a server on this host or a trusted network, [smtp] allow_insecure_auth = true")
-}
-
 /// The limits of the self-service reset, with DESIGN.md's defaults.
 #[derive(Debug, Clone, Copy)]
 pub struct ResetPolicy {
@@ -737,7 +547,7 @@ mod tests {
         );
         assert_eq!(c.smtp.port, Some(Port(587)));
         assert_eq!(c.smtp.security, Some(Security::Starttls));
-        assert_eq!(c.mail.transport, Some(Transport::Smtp));
+        assert_eq!(c.mail.transport, Some(TransportKind::Smtp));
         assert_eq!(
             c.reset.code_ttl,
             Some(HumanDuration(Duration::from_secs(600)))
@@ -761,7 +571,9 @@ mod tests {
         assert_eq!(c.reset.max_requests_per_hour, Some(Count(3)));
         assert_eq!(
             c.mail.sendmail_timeout,
-            Some(HumanDuration(DEFAULT_SENDMAIL_TIMEOUT))
+            Some(HumanDuration(
+                crate::mail::settings::DEFAULT_SENDMAIL_TIMEOUT
+            ))
         );
         assert_eq!(c.smtp.allow_insecure_auth, Some(false));
         assert_eq!(c.schema, SchemaSection::default());

@@ -4,9 +4,8 @@
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::OnceLock;
 
 use rusqlite::ErrorCode;
 
@@ -43,7 +42,8 @@ impl From<Exit> for ExitCode {
 }
 
 /// A failure with a documented exit code, a one-line message and an optional hint.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct Failure {
     pub code: Exit,
     pub message: String,
@@ -64,14 +64,6 @@ impl Failure {
         self
     }
 }
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {}
 
 /// Shorthand: `return Err(fail(Exit::Usage, "...").into())`.
 pub fn fail(code: Exit, message: impl Into<String>) -> Failure {
@@ -160,26 +152,44 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
     code.into()
 }
 
-/// The database this run opened, so that messages about locks and permissions can name it.
-static DATABASE: OnceLock<PathBuf> = OnceLock::new();
+/// The database a run opened, wrapped around its error so that messages about locks and
+/// permissions can name it (the wrapper itself adds no text).
+#[derive(Debug)]
+pub struct Database {
+    pub path: PathBuf,
+    pub source: anyhow::Error,
+}
 
-/// Remember the database for error messages (set once, when it is opened).
-pub fn set_database(path: &Path) {
-    let _ = DATABASE.set(path.to_owned());
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "database {}", self.path.display())
+    }
+}
+
+impl std::error::Error for Database {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
 }
 
 /// The error chain as one message: causes that only repeat what is already said (SQLite's
 /// "Error code 5: database is locked" under "database is locked") are left out, and SQLite's
 /// lock and permission errors name the database.
 fn message(err: &anyhow::Error) -> String {
+    let database = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<Database>())
+        .map(|d| d.path.as_path());
     let mut msg = String::new();
     for cause in err.chain() {
-        if cause.downcast_ref::<rusqlite::ffi::Error>().is_some() {
+        if cause.downcast_ref::<rusqlite::ffi::Error>().is_some()
+            || cause.downcast_ref::<Database>().is_some()
+        {
             continue;
         }
         let mut text = cause.to_string();
         if let (Some(rusqlite::Error::SqliteFailure(e, _)), Some(db)) =
-            (cause.downcast_ref::<rusqlite::Error>(), DATABASE.get())
+            (cause.downcast_ref::<rusqlite::Error>(), database)
         {
             text = match e.code {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => format!(

@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     let mail = if args.dry_run || args.no_notify {
         None
     } else {
-        Some(ctx.config.mail(&db.app_settings()?)?)
+        Some(crate::mail::resolve(&ctx.config, &db.app_settings()?)?)
     };
 
     if args.dry_run || !ctx.yes {

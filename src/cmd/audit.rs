@@ -1,29 +1,14 @@
-//! `audit`: read twofactl's audit log, oldest first, as a table or JSON Lines.
+//! `audit`: read twofactl's audit log, oldest first, as a table or JSON Lines (see `listing`).
 
-use std::io::Write;
 use std::time::UNIX_EPOCH;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::Ctx;
+use super::{Ctx, listing};
 use crate::cli::AuditArgs;
 use crate::db::{Mode, audit, migrate};
 use crate::error::{Exit, fail};
-use crate::output::{self, Table, rfc3339, safe};
-
-/// One JSON line; the keys are part of the interface.
-#[derive(Serialize)]
-struct JsonRow<'a> {
-    time: String,
-    os_user: &'a str,
-    actor: Option<&'a str>,
-    action: &'a str,
-    username: &'a str,
-    reason: Option<&'a str>,
-    outcome: &'a str,
-    detail: Option<&'a str>,
-}
+use crate::output::safe;
 
 pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
     let since = args
@@ -32,7 +17,6 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         .map(|s| parse_since(s, ctx.now()))
         .transpose()?;
     let db = ctx.open_db(Mode::ReadOnly)?;
-    let mut out = output::stdout();
     if !migrate::present(&db.conn)? {
         ctx.info("the audit log is empty: twofactl has changed nothing in this database yet");
         return Ok(());
@@ -43,52 +27,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         since,
         limit: args.limit,
     };
-    if ctx.json() {
-        audit::for_each(&db.conn, &filter, |r| {
-            output::json_line(
-                &mut out,
-                &JsonRow {
-                    time: rfc3339(r.time),
-                    os_user: &r.os_user,
-                    actor: r.actor.as_deref(),
-                    action: &r.action,
-                    username: &r.username,
-                    reason: r.reason.as_deref(),
-                    outcome: &r.outcome,
-                    detail: r.detail.as_deref(),
-                },
-            )?;
-            Ok(())
-        })?;
-        out.flush()?;
-    } else {
-        let mut t = Table::new(
-            out,
-            &[
-                "TIME", "OS USER", "ACTOR", "ACTION", "USER", "OUTCOME", "REASON", "DETAIL",
-            ],
-        );
-        audit::for_each(&db.conn, &filter, |r| {
-            t.row(vec![
-                rfc3339(r.time),
-                safe(&r.os_user).into_owned(),
-                opt(r.actor.as_deref()),
-                safe(&r.action).into_owned(),
-                safe(&r.username).into_owned(),
-                safe(&r.outcome).into_owned(),
-                opt(r.reason.as_deref()),
-                opt(r.detail.as_deref()),
-            ])?;
-            Ok(())
-        })?;
-        t.finish()?;
-    }
-    Ok(())
-}
-
-/// An optional text cell: escaped, or "-".
-fn opt(s: Option<&str>) -> String {
-    s.map_or_else(|| "-".to_owned(), |s| safe(s).into_owned())
+    listing::audit(ctx, &db, &filter)
 }
 
 /// `--since`: an RFC 3339 time, a date (midnight UTC), or an age such as `7d` or `12h`.

@@ -10,12 +10,13 @@ use anyhow::{Context, Result};
 use argon2::{Argon2, PasswordHasher};
 
 use super::new_key::{self, Before, KeyJson};
-use super::{Ctx, audit, find_user, list_users};
-use crate::cli::{AuditArgs, DemoArgs, ListUsersArgs, QrArgs};
-use crate::config::Config;
-use crate::db::Mode;
+use super::{Ctx, find_user, listing};
+use crate::cli::{DemoArgs, QrArgs};
+use crate::config::{AppSettings, Config};
 use crate::db::sandbox::{self, SampleUser};
+use crate::db::{Db, Mode, audit, users};
 use crate::error::{Exit, fail};
+use crate::mail::MailConfig;
 use crate::output::{self, rfc3339};
 use crate::service::enroll::{self, Options};
 use crate::service::{request, verify};
@@ -40,22 +41,60 @@ const USERS: &[(&str, &str, bool, char, u32)] = &[
     ("o'brien", "sean.obrien@example.com", false, 'e', 1),
 ];
 
+/// Where the sandbox lives.
+struct Paths {
+    dir: PathBuf,
+    db: PathBuf,
+    config: PathBuf,
+    outbox: PathBuf,
+}
+
 pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
     let dir = absolute(&args.dir)?;
-    let db_path = dir.join("app.db");
-    let config_path = dir.join("config.toml");
-    let outbox = dir.join("outbox");
-    if db_path.exists() || config_path.exists() {
+    let paths = Paths {
+        db: dir.join("app.db"),
+        config: dir.join("config.toml"),
+        outbox: dir.join("outbox"),
+        dir,
+    };
+    make_sandbox(&paths)?;
+    let mut out = output::stdout();
+    writeln!(out, "Sandbox ready in {}", paths.dir.display())?;
+    writeln!(
+        out,
+        "  database  {}  ({} sample users; every password is {PASSWORD:?})",
+        paths.db.display(),
+        USERS.len()
+    )?;
+    writeln!(out, "  config    {}", paths.config.display())?;
+    writeln!(
+        out,
+        "  outbox    {}  (e-mail lands here as .eml files)\n",
+        paths.outbox.display()
+    )?;
+    out.flush()?;
+    let sandbox = ctx.with_config(Config::from_file(paths.config.clone())?);
+    listing::users(
+        &sandbox,
+        &sandbox.open_db(Mode::ReadOnly)?,
+        &users::Filter::default(),
+    )?;
+    walk(&sandbox, &mut out, &paths)?;
+    by_hand(&mut out, &paths)
+}
+
+/// The application's database with the sample users, and a config that mails into files.
+fn make_sandbox(paths: &Paths) -> Result<()> {
+    if paths.db.exists() || paths.config.exists() {
         return Err(fail(
             Exit::Usage,
-            format!("{} already holds a sandbox", dir.display()),
+            format!("{} already holds a sandbox", paths.dir.display()),
         )
         .hint("remove it, or name another directory: twofactl demo DIR")
         .into());
     }
-    std::fs::create_dir_all(&outbox)
-        .with_context(|| format!("could not create {}", outbox.display()))?;
-
+    std::fs::create_dir_all(&paths.outbox)
+        .with_context(|| format!("could not create {}", paths.outbox.display()))?;
     let argon2 = Argon2::default();
     let users = USERS
         .iter()
@@ -78,7 +117,7 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     sandbox::create(
-        &db_path,
+        &paths.db,
         crate::APP_SCHEMA,
         &users,
         &[
@@ -87,71 +126,72 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
             ("smtp.from", "CYMETRICX Demo <no-reply@cymetricx.example>"),
         ],
     )?;
-    std::fs::write(&config_path, config_text(&db_path, &outbox))
-        .with_context(|| format!("could not write {}", config_path.display()))?;
+    std::fs::write(&paths.config, config_text(&paths.db, &paths.outbox))
+        .with_context(|| format!("could not write {}", paths.config.display()))
+}
 
-    let mut out = output::stdout();
-    writeln!(out, "Sandbox ready in {}", dir.display())?;
-    writeln!(
-        out,
-        "  database  {}  ({} sample users; every password is {PASSWORD:?})",
-        db_path.display(),
-        USERS.len()
-    )?;
-    writeln!(out, "  config    {}", config_path.display())?;
-    writeln!(
-        out,
-        "  outbox    {}  (e-mail lands here as .eml files)\n",
-        outbox.display()
-    )?;
-    out.flush()?;
-    let sandbox = ctx.with_config(Config::from_file(config_path.clone())?);
-    list_users::run(&sandbox, &ListUsersArgs::default())?;
-    walk(&sandbox, &mut out, &dir, &outbox)?;
-
-    let cfg = shell_quote(&config_path);
+/// The commands to do it again by hand, runnable as printed: with this binary's own path
+/// when `twofactl` on the PATH is not this binary (as after `cargo run`).
+fn by_hand(out: &mut dyn Write, paths: &Paths) -> Result<()> {
+    let bin = this_binary();
+    let lines = [
+        format!("export TWOFACTL_CONFIG={}", shell_quote(&paths.config)),
+        format!("{bin} request-reset frank                 # type the password"),
+        format!("{}   # the newest code", code_command(&paths.outbox)),
+        format!("{bin} verify frank CODE --enroll --qr-png frank.png"),
+        format!("{bin} admin-reset judy --reason \"lost phone, ticket 4711\" --yes"),
+        format!("{bin} list-users --status enabled"),
+        format!("{bin} audit"),
+    ];
     writeln!(
         out,
         "\nDo it again by hand (any sample user; password {PASSWORD:?}):"
     )?;
-    writeln!(out, "  export TWOFACTL_CONFIG={cfg}")?;
-    writeln!(
-        out,
-        "  twofactl request-reset frank                 # type the password"
-    )?;
-    writeln!(
-        out,
-        "  ls {}                                # the code is in the newest .eml",
-        shell_quote(&outbox)
-    )?;
-    writeln!(
-        out,
-        "  twofactl verify frank CODE --enroll --qr-png frank.png"
-    )?;
-    writeln!(out, "  twofactl enroll frank --code CODE-FROM-THE-APP")?;
-    writeln!(
-        out,
-        "  twofactl admin-reset judy --reason \"lost phone, ticket 4711\" --yes"
-    )?;
-    writeln!(out, "  twofactl list-users --status enabled")?;
-    writeln!(out, "  twofactl audit")?;
+    for l in lines {
+        writeln!(out, "  {l}")?;
+    }
     out.flush()?;
     Ok(())
 }
 
+/// `twofactl` when the PATH finds this very binary, else its absolute path.
+fn this_binary() -> String {
+    let Ok(me) = std::env::current_exe() else {
+        return "twofactl".to_owned();
+    };
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("twofactl"))
+            .find(|c| c.is_file())
+    });
+    let same = on_path
+        .and_then(|p| p.canonicalize().ok())
+        .zip(me.canonicalize().ok())
+        .is_some_and(|(a, b)| a == b);
+    if same {
+        "twofactl".to_owned()
+    } else {
+        shell_quote(&me)
+    }
+}
+
+/// A shell command printing the newest code in the outbox (the files have CRLF line ends
+/// and names that sort by time).
+fn code_command(outbox: &Path) -> String {
+    format!(
+        "grep -h -o -E '^[0-9]{{8}}' {}/*.eml | tail -n 1",
+        shell_quote(outbox)
+    )
+}
+
 /// The whole self-service flow on the sample user carol, shown step by step, through the
 /// same services the commands use.
-fn walk(ctx: &Ctx, out: &mut dyn Write, dir: &Path, outbox: &Path) -> Result<()> {
+fn walk(ctx: &Ctx, out: &mut dyn Write, paths: &Paths) -> Result<()> {
     const USER: &str = "carol";
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let carol = find_user(&db, USER)?;
     let settings = db.app_settings()?;
-    let mail = ctx.config.mail(&settings)?;
-    let step = |out: &mut dyn Write, n: u32, what: &str, cmd: &str| -> Result<()> {
-        writeln!(out, "\n== {n}. {what}\n   $ {cmd}")?;
-        out.flush()?;
-        Ok(())
-    };
+    let mail = crate::mail::resolve(&ctx.config, &settings)?;
     step(
         out,
         1,
@@ -165,12 +205,12 @@ fn walk(ctx: &Ctx, out: &mut dyn Write, dir: &Path, outbox: &Path) -> Result<()>
         sent.email_masked,
         rfc3339(sent.expires)
     )?;
-    let code = newest_code(outbox)?;
+    let code = newest_code(&paths.outbox)?;
     step(
         out,
         2,
         "the code arrives by e-mail (here: the newest .eml in the outbox)",
-        &format!("grep -h -x '[0-9]\\{{8\\}}' {}/*.eml", shell_quote(outbox)),
+        &code_command(&paths.outbox),
     )?;
     writeln!(out, "{code}")?;
     step(
@@ -186,7 +226,21 @@ fn walk(ctx: &Ctx, out: &mut dyn Write, dir: &Path, outbox: &Path) -> Result<()>
         super::plural(done.sessions_revoked, "session")
     )?;
     done.delivery.into_result("notification")?;
-    let png = dir.join("carol-qr.png");
+    enrol(ctx, out, &mut db, paths, &settings, &mail)
+}
+
+/// Steps 4 to 6: carol's new authenticator, confirmed; the audit log.
+fn enrol(
+    ctx: &Ctx,
+    out: &mut dyn Write,
+    db: &mut Db,
+    paths: &Paths,
+    settings: &AppSettings,
+    mail: &MailConfig,
+) -> Result<()> {
+    const USER: &str = "carol";
+    let carol = find_user(db, USER)?;
+    let png = paths.dir.join("carol-qr.png");
     step(
         out,
         4,
@@ -203,16 +257,14 @@ fn walk(ctx: &Ctx, out: &mut dyn Write, dir: &Path, outbox: &Path) -> Result<()>
         ..QrArgs::default()
     };
     let outputs = new_key::check_outputs(&qr)?;
-    let issuer = ctx.config.issuer(&settings)?;
+    let issuer = ctx.config.issuer(settings)?;
     let before = Before {
         json: KeyJson::default(),
         committed: false,
     };
     let opts = Options::default();
-    new_key::begin(
-        ctx, &mut db, &carol, &issuer, &mail, &qr, &outputs, &opts, before,
-    )?;
-    let key = enroll::pending_secret(&db, &carol)?.unwrap_or_default();
+    new_key::begin(ctx, db, &carol, &issuer, mail, &qr, &outputs, &opts, before)?;
+    let key = enroll::pending_secret(db, &carol)?.unwrap_or_default();
     let app_code = totp::code_at(&key, u64::try_from(ctx.now()).unwrap_or(0))?;
     step(
         out,
@@ -220,20 +272,24 @@ fn walk(ctx: &Ctx, out: &mut dyn Write, dir: &Path, outbox: &Path) -> Result<()>
         "her app shows a code (the sandbox computes it from the new key); it activates the key",
         &format!("twofactl enroll carol --code {app_code}"),
     )?;
-    new_key::confirm(ctx, &mut db, &carol, &app_code, &mail)?;
+    new_key::confirm(ctx, db, &carol, &app_code, mail)?;
     step(
         out,
         6,
         "every step is in the audit log, and carol got three e-mails",
         "twofactl audit --user carol",
     )?;
-    audit::run(
-        ctx,
-        &AuditArgs {
-            user: Some(USER.to_owned()),
-            ..AuditArgs::default()
-        },
-    )?;
+    let filter = audit::Filter {
+        username: Some(USER),
+        ..audit::Filter::default()
+    };
+    listing::audit(ctx, db, &filter)
+}
+
+/// A step of the walk-through: what happens, and the command that does it.
+fn step(out: &mut dyn Write, n: u32, what: &str, cmd: &str) -> Result<()> {
+    writeln!(out, "\n== {n}. {what}\n   $ {cmd}")?;
+    out.flush()?;
     Ok(())
 }
 

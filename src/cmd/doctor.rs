@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::DoctorArgs;
-use crate::config::Transport;
+use crate::config::{AppSettings, Security};
 use crate::db::{Mode, migrate, outbox, users};
 use crate::error::{Exit, Failure, fail};
-use crate::mail::{Mailer, SmtpSession, compose_test};
+use crate::mail::{MailConfig, Mailer, SmtpSession, Transport, compose_test};
 use crate::output;
 
 #[derive(Serialize)]
@@ -72,99 +72,11 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
                 .join(", ")
         }),
     );
-    let mut settings = None;
-    match ctx.open_db(Mode::ReadOnly) {
-        Err(e) => r.add("database", Err(describe(&e))),
-        Ok(db) => {
-            let users = users::count(&db.conn, &db.names);
-            r.add(
-                "database",
-                users
-                    .map(|n| format!("{}: schema mapping ok, {n} users", db.path.display()))
-                    .map_err(|e| describe(&e)),
-            );
-            match migrate::check(&db.conn) {
-                Ok(0) => r.add(
-                    "twofactl tables",
-                    Ok("not created yet (made on the first change)".to_owned()),
-                ),
-                Ok(v) => {
-                    let counts = if v >= 2 {
-                        outbox::counts(&db.conn).ok()
-                    } else {
-                        Some((0, 0))
-                    };
-                    let detail = match counts {
-                        Some((0, 0)) => format!("version {v}; outbox empty"),
-                        Some((p, i)) => format!(
-                            "version {v}; outbox: {p} pending, {i} interrupted (twofactl outbox list)"
-                        ),
-                        None => format!("version {v}"),
-                    };
-                    r.add("twofactl tables", Ok(detail));
-                }
-                Err(e) => r.add("twofactl tables", Err(describe(&e))),
-            }
-            match db.app_settings() {
-                Ok(s) => settings = Some(s),
-                Err(e) => r.add("application settings", Err(describe(&e))),
-            }
-        }
-    }
-    let mail = ctx.config.mail(&settings.unwrap_or_default());
-    match mail {
+    let settings = check_database(ctx, &mut r);
+    match crate::mail::resolve(&ctx.config, &settings.unwrap_or_default()) {
         Err(e) => r.add("mail", Err(describe(&e))),
         Ok(mail) => {
-            let from = mail.from.to_string();
-            match (mail.transport, &mail.smtp) {
-                (Transport::Smtp, Some(smtp)) => {
-                    r.add(
-                        "mail",
-                        Ok(format!(
-                            "SMTP via {} ({:?}, {}), from {from}",
-                            smtp.server(),
-                            smtp.security,
-                            smtp.username
-                                .as_deref()
-                                .map_or("no login".to_owned(), |u| format!("login {u}"))
-                        )
-                        .replace("Starttls", "STARTTLS")
-                        .replace("Tls", "TLS")
-                        .replace("None", "no TLS")),
-                    );
-                    let mut steps = Vec::new();
-                    let session = SmtpSession::open(smtp, &mut |step, res| {
-                        steps.push((step.to_owned(), res))
-                    });
-                    for (step, res) in steps {
-                        r.add(&format!("smtp {step}"), res.map_err(|e| (Exit::Mail, e)));
-                    }
-                    if let Ok(s) = session {
-                        s.quit();
-                    }
-                }
-                (Transport::Sendmail, _) => {
-                    let cmd = &mail.sendmail_command;
-                    r.add(
-                        "mail",
-                        if cmd.is_file() {
-                            Ok(format!("sendmail via {}, from {from}", cmd.display()))
-                        } else {
-                            Err((
-                                Exit::Config,
-                                format!("sendmail command {} not found", cmd.display()),
-                            ))
-                        },
-                    );
-                }
-                _ => r.add(
-                    "mail",
-                    Ok(format!(
-                        "file: one .eml per message in {}, from {from}",
-                        mail.file_dir.display()
-                    )),
-                ),
-            }
+            check_mail(&mail, &mut r);
             if let Some(to) = &args.send_test
                 && r.first_failure.is_none()
             {
@@ -180,10 +92,123 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
             }
         }
     }
+    print(ctx, &r)?;
+    match r.first_failure {
+        None => Ok(()),
+        Some(code) => {
+            let n = r.checks.iter().filter(|c| !c.ok).count();
+            Err(fail(
+                code,
+                format!("{n} check{} failed", if n == 1 { "" } else { "s" }),
+            )
+            .into())
+        }
+    }
+}
 
+/// The database, its schema mapping and twofactl's tables; the application's settings.
+fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
+    let db = match ctx.open_db(Mode::ReadOnly) {
+        Err(e) => {
+            r.add("database", Err(describe(&e)));
+            return None;
+        }
+        Ok(db) => db,
+    };
+    let users = users::count(&db.conn, &db.names);
+    r.add(
+        "database",
+        users
+            .map(|n| format!("{}: schema mapping ok, {n} users", db.path.display()))
+            .map_err(|e| describe(&e)),
+    );
+    match migrate::check(&db.conn) {
+        Ok(0) => r.add(
+            "twofactl tables",
+            Ok("not created yet (made on the first change)".to_owned()),
+        ),
+        Ok(v) => {
+            let counts = if v >= 2 {
+                outbox::counts(&db.conn).ok()
+            } else {
+                Some((0, 0))
+            };
+            let detail = match counts {
+                Some((0, 0)) => format!("version {v}; outbox empty"),
+                Some((p, i)) => format!(
+                    "version {v}; outbox: {p} pending, {i} interrupted (twofactl outbox list)"
+                ),
+                None => format!("version {v}"),
+            };
+            r.add("twofactl tables", Ok(detail));
+        }
+        Err(e) => r.add("twofactl tables", Err(describe(&e))),
+    }
+    match db.app_settings() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            r.add("application settings", Err(describe(&e)));
+            None
+        }
+    }
+}
+
+/// The mail transport: for SMTP, every step of a session short of sending.
+fn check_mail(mail: &MailConfig, r: &mut Report) {
+    let from = mail.from.to_string();
+    match &mail.transport {
+        Transport::Smtp(smtp) => {
+            let security = match smtp.security {
+                Security::None => "no TLS",
+                Security::Starttls => "STARTTLS",
+                Security::Tls => "TLS",
+            };
+            let login = smtp
+                .username
+                .as_deref()
+                .map_or("no login".to_owned(), |u| format!("login {u}"));
+            r.add(
+                "mail",
+                Ok(format!(
+                    "SMTP via {} ({security}, {login}), from {from}",
+                    smtp.server()
+                )),
+            );
+            let mut steps = Vec::new();
+            let session =
+                SmtpSession::open(smtp, &mut |step, res| steps.push((step.to_owned(), res)));
+            for (step, res) in steps {
+                r.add(&format!("smtp {step}"), res.map_err(|e| (Exit::Mail, e)));
+            }
+            if let Ok(s) = session {
+                s.quit();
+            }
+        }
+        Transport::Sendmail { command, .. } => r.add(
+            "mail",
+            if command.is_file() {
+                Ok(format!("sendmail via {}, from {from}", command.display()))
+            } else {
+                Err((
+                    Exit::Config,
+                    format!("sendmail command {} not found", command.display()),
+                ))
+            },
+        ),
+        Transport::File { dir } => r.add(
+            "mail",
+            Ok(format!(
+                "file: one .eml per message in {}, from {from}",
+                dir.display()
+            )),
+        ),
+    }
+}
+
+fn print(ctx: &Ctx, r: &Report) -> Result<()> {
     let mut out = output::stdout();
-    let ok = r.first_failure.is_none();
     if ctx.json() {
+        let ok = r.first_failure.is_none();
         output::json_line(
             &mut out,
             &serde_json::json!({ "ok": ok, "checks": r.checks }),
@@ -201,15 +226,5 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
         }
     }
     out.flush()?;
-    match r.first_failure {
-        None => Ok(()),
-        Some(code) => {
-            let n = r.checks.iter().filter(|c| !c.ok).count();
-            Err(fail(
-                code,
-                format!("{n} check{} failed", if n == 1 { "" } else { "s" }),
-            )
-            .into())
-        }
-    }
+    Ok(())
 }

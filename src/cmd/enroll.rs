@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, args: &EnrollArgs) -> Result<()> {
         (None, false) => None,
     };
     if let Some(code) = code {
-        let mail = ctx.config.mail(&settings)?;
+        let mail = crate::mail::resolve(&ctx.config, &settings)?;
         return new_key::confirm(ctx, &mut db, &user, code.trim(), &mail);
     }
     let outputs = new_key::check_outputs(&args.qr)?;
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: &EnrollArgs) -> Result<()> {
         None => None,
     };
     let issuer = ctx.config.issuer(&settings)?;
-    let mail = ctx.config.mail(&settings)?;
+    let mail = crate::mail::resolve(&ctx.config, &settings)?;
     let opts = Options {
         force: args.qr.force,
         allow_admin: args.allow_admin,

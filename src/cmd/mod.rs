@@ -9,15 +9,19 @@ mod demo;
 mod doctor;
 pub mod enroll;
 pub mod list_users;
+mod listing;
 mod new_key;
 pub mod outbox;
 pub mod request_reset;
 pub mod verify;
 
+use std::cell::RefCell;
+use std::path::PathBuf;
+
 use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format, Global};
-use crate::config::Config;
+use crate::config::{Config, Sources};
 use crate::db::{self, Db, Mode};
 use crate::error::{Exit, fail};
 use crate::interrupt::Interrupt;
@@ -36,6 +40,8 @@ pub struct Ctx {
     pub config: Config,
     /// What the services need: the OS user, the limits, Ctrl-C.
     pub env: Env,
+    /// The database this run opened, for error messages.
+    opened: RefCell<Option<PathBuf>>,
 }
 
 impl Ctx {
@@ -52,6 +58,7 @@ impl Ctx {
                 interrupt,
             },
             config,
+            opened: RefCell::new(None),
         }
     }
 
@@ -68,6 +75,7 @@ impl Ctx {
                 ..self.env.clone()
             },
             config,
+            opened: RefCell::new(None),
         }
     }
 
@@ -97,6 +105,7 @@ impl Ctx {
     /// Open the configured database.
     pub fn open_db(&self, mode: Mode) -> Result<Db> {
         let path = self.config.require_db_path()?;
+        self.opened.replace(Some(path.to_owned()));
         let db = db::open(path, mode, self.config.busy_timeout, &self.config.schema)?;
         self.detail(format_args!("database: {}", path.display()));
         Ok(db)
@@ -119,12 +128,15 @@ pub fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
             .hint("use --format json")
             .into());
     }
-    let config = Config::load(&cli.global)?;
+    let config = Config::load(&Sources {
+        db: cli.global.db.clone(),
+        config: cli.global.config.clone(),
+    })?;
     let ctx = Ctx::new(&cli.global, config, interrupt);
     for f in &ctx.config.files {
         ctx.detail(format_args!("config: {}", f.display()));
     }
-    match cli.command {
+    let result = match cli.command {
         Command::RequestReset(args) => request_reset::run(&ctx, &args),
         Command::Verify(args) => verify::run(&ctx, &args),
         Command::Enroll(args) => enroll::run(&ctx, &args),
@@ -134,5 +146,10 @@ pub fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         Command::Outbox(args) => outbox::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Demo(args) => demo::run(&ctx, &args),
-    }
+    };
+    let opened = ctx.opened.take();
+    result.map_err(|e| match opened {
+        Some(path) => anyhow::Error::new(crate::error::Database { path, source: e }),
+        None => e,
+    })
 }

@@ -108,7 +108,7 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
         ctx.info("the outbox is empty: nothing to send");
         return Ok(());
     }
-    let mail = ctx.config.mail(&db.app_settings()?)?;
+    let mail = crate::mail::resolve(&ctx.config, &db.app_settings()?)?;
     let scope = Scope::All {
         interrupted_before: retry_interrupted.then(|| ctx.now() - INTERRUPTED_AFTER_SECS),
     };

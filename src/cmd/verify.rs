@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
     let settings = db.app_settings()?;
-    let mail = ctx.config.mail(&settings)?;
+    let mail = crate::mail::resolve(&ctx.config, &settings)?;
     let enrolment = if args.enroll {
         Some((
             new_key::check_outputs(&args.qr)?,

@@ -245,18 +245,8 @@ impl ListRow<'_> {
     }
 }
 
-/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
-pub fn for_each<F>(
-    conn: &Connection,
-    n: &Names,
-    own_version: usize,
-    now: i64,
-    f: &Filter,
-    mut each: F,
-) -> Result<()>
-where
-    F: FnMut(&ListRow<'_>) -> Result<()>,
-{
+/// The `list-users` query for `f`: values are bound as `:pattern` and `:limit`.
+fn list_sql(n: &Names, own_version: usize, f: &Filter) -> String {
     let mut conds = Vec::new();
     match f.status {
         Some(Status::Enabled) => conds.push(format!(
@@ -313,6 +303,22 @@ where
         enabled = n.totp_enabled,
         users = n.users,
     );
+    sql
+}
+
+/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
+pub fn for_each<F>(
+    conn: &Connection,
+    n: &Names,
+    own_version: usize,
+    now: i64,
+    f: &Filter,
+    mut each: F,
+) -> Result<()>
+where
+    F: FnMut(&ListRow<'_>) -> Result<()>,
+{
+    let sql = list_sql(n, own_version, f);
     let mut stmt = conn.prepare(&sql)?;
     if let Some(p) = f.pattern {
         let i = stmt.parameter_index(":pattern")?.expect("bound in the SQL");

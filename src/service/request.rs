@@ -17,12 +17,11 @@ use anyhow::Result;
 use rusqlite::Connection;
 
 use super::{Env, Event, tries};
-use crate::config::Transport;
 use crate::db::reset::{self, LockKind, NewRequest, RequestState};
 use crate::db::users::{self, User};
 use crate::db::{self, Db};
 use crate::error::{Exit, fail};
-use crate::mail::{MailConfig, Mailer, Notice, SendError, compose, mask};
+use crate::mail::{MailConfig, Mailer, Notice, SendError, Transport, compose, mask};
 use crate::output::{rfc3339, safe};
 use crate::process;
 use crate::secret::{self, PasswordCheck};
@@ -266,11 +265,10 @@ fn check_limits(env: &Env, conn: &Connection, user: &User) -> Result<()> {
 /// the whole timeout.
 fn send_budget(mail: &MailConfig) -> Duration {
     const SMTP_STEPS: u32 = 12;
-    match mail.transport {
-        Transport::Smtp => mail.smtp.as_ref().map_or(Duration::from_secs(120), |s| {
-            s.timeout.saturating_mul(SMTP_STEPS)
-        }),
-        Transport::Sendmail | Transport::File => Duration::from_secs(60),
+    match &mail.transport {
+        Transport::Smtp(s) => s.timeout.saturating_mul(SMTP_STEPS),
+        Transport::Sendmail { timeout, .. } => *timeout + Duration::from_secs(5),
+        Transport::File { .. } => Duration::from_secs(60),
     }
 }
 

@@ -80,23 +80,9 @@ pub fn verify(
         return Ok(Err(closed(&req, env.policy.max_attempts, &again)));
     }
     if !secret::code_matches(code, &req.code_hash) {
-        let attempts = reset::add_attempt(&tx, req.id)?;
-        let left = env.policy.max_attempts.saturating_sub(attempts);
-        if left == 0 {
-            reset::set_state(&tx, req.id, RequestState::Void, env.now())?;
-            log("too_many_attempts")?;
-            tx.commit()?;
-            let e = fail(
-                Exit::Limited,
-                format!("wrong code, {attempts} times: the request is void"),
-            )
-            .hint(format!("request a new code: {again}"));
-            return Ok(Err(refused("too_many_attempts", Some(0), e)));
-        }
-        log("wrong_code")?;
+        let refused = wrong_code(env, &tx, user, &req, &again)?;
         tx.commit()?;
-        let e = fail(Exit::Rejected, format!("wrong code; {} left", tries(left)));
-        return Ok(Err(refused("wrong_code", Some(left), e)));
+        return Ok(Err(refused));
     }
 
     // The right code: spend it and clear the 2FA, all in this transaction.
@@ -131,6 +117,37 @@ pub fn verify(
         delivery,
         outbox_id,
     }))
+}
+
+/// Count a wrong code; the last allowed one voids the request.
+fn wrong_code(
+    env: &Env,
+    conn: &rusqlite::Connection,
+    user: &User,
+    req: &reset::Request,
+    again: &str,
+) -> Result<Refused> {
+    let attempts = reset::add_attempt(conn, req.id)?;
+    let left = env.policy.max_attempts.saturating_sub(attempts);
+    if left == 0 {
+        reset::set_state(conn, req.id, RequestState::Void, env.now())?;
+        env.audit(conn, user, &Event::new(ACTION, "too_many_attempts"))?;
+        return Ok(Refused {
+            outcome: "too_many_attempts",
+            attempts_left: Some(0),
+            error: fail(
+                Exit::Limited,
+                format!("wrong code, {attempts} times: the request is void"),
+            )
+            .hint(format!("request a new code: {again}")),
+        });
+    }
+    env.audit(conn, user, &Event::new(ACTION, "wrong_code"))?;
+    Ok(Refused {
+        outcome: "wrong_code",
+        attempts_left: Some(left),
+        error: fail(Exit::Rejected, format!("wrong code; {} left", tries(left))),
+    })
 }
 
 /// A request that is over: spent, expired or voided.
