@@ -44,7 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('outbox', 'outbox', [CompletionResultType]::ParameterValue, 'Show or deliver notification e-mails that could not be sent')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the database, the schema mapping and the mail server, without sending mail')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Make a sandbox (a sample application database and a config) to try twofactl on')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR')
             break
         }
         'twofactl;request-reset' {
@@ -68,7 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
         'twofactl;verify' {
             [CompletionResult]::new('--qr-png', '--qr-png', [CompletionResultType]::ParameterName, 'Write the QR code as a PNG image to FILE (mode 0600, atomically)')
             [CompletionResult]::new('--qr-svg', '--qr-svg', [CompletionResultType]::ParameterName, 'Write the QR code as an SVG image to FILE (mode 0600, atomically)')
-            [CompletionResult]::new('--qr-size', '--qr-size', [CompletionResultType]::ParameterName, 'Pixels per QR module in --qr-png and --qr-svg')
+            [CompletionResult]::new('--qr-size', '--qr-size', [CompletionResultType]::ParameterName, 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -96,7 +97,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'The application administrator on whose behalf an active authenticator is replaced')
             [CompletionResult]::new('--qr-png', '--qr-png', [CompletionResultType]::ParameterName, 'Write the QR code as a PNG image to FILE (mode 0600, atomically)')
             [CompletionResult]::new('--qr-svg', '--qr-svg', [CompletionResultType]::ParameterName, 'Write the QR code as an SVG image to FILE (mode 0600, atomically)')
-            [CompletionResult]::new('--qr-size', '--qr-size', [CompletionResultType]::ParameterName, 'Pixels per QR module in --qr-png and --qr-svg')
+            [CompletionResult]::new('--qr-size', '--qr-size', [CompletionResultType]::ParameterName, 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -165,8 +166,8 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;audit' {
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only records about this user (username)')
-            [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only records of this action (e.g. admin-reset)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only records about this user (username or e-mail address)')
+            [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only records of this action')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N records (the newest)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
@@ -202,7 +203,6 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the messages not yet delivered, with their last error')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Deliver the pending messages (one SMTP connection for all)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'twofactl;outbox;list' {
@@ -240,21 +240,6 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'twofactl;outbox;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the messages not yet delivered, with their last error')
-            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Deliver the pending messages (one SMTP connection for all)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'twofactl;outbox;help;list' {
-            break
-        }
-        'twofactl;outbox;help;send' {
-            break
-        }
-        'twofactl;outbox;help;help' {
-            break
-        }
         'twofactl;doctor' {
             [CompletionResult]::new('--send-test', '--send-test', [CompletionResultType]::ParameterName, 'Also send one test message to ADDRESS')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
@@ -290,55 +275,38 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'twofactl;help' {
-            [CompletionResult]::new('request-reset', 'request-reset', [CompletionResultType]::ParameterValue, 'Step 1 of a self-service reset: check the user''s password and e-mail a one-time code')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Step 2 of a self-service reset: check the e-mailed code and clear the user''s 2FA')
-            [CompletionResult]::new('enroll', 'enroll', [CompletionResultType]::ParameterValue, 'Make a new TOTP key for a user, show it as a QR code, and confirm it with a first code')
-            [CompletionResult]::new('list-users', 'list-users', [CompletionResultType]::ParameterValue, 'List users and their 2FA state (never their secrets)')
-            [CompletionResult]::new('admin-reset', 'admin-reset', [CompletionResultType]::ParameterValue, 'Clear the 2FA of one user or many, with a reason and an audit record')
-            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read twofactl''s audit log')
-            [CompletionResult]::new('outbox', 'outbox', [CompletionResultType]::ParameterValue, 'Show or deliver notification e-mails that could not be sent')
-            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the database, the schema mapping and the mail server, without sending mail')
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Make a sandbox (a sample application database and a config) to try twofactl on')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+        'twofactl;completions' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'twofactl;help;request-reset' {
-            break
-        }
-        'twofactl;help;verify' {
-            break
-        }
-        'twofactl;help;enroll' {
-            break
-        }
-        'twofactl;help;list-users' {
-            break
-        }
-        'twofactl;help;admin-reset' {
-            break
-        }
-        'twofactl;help;audit' {
-            break
-        }
-        'twofactl;help;outbox' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the messages not yet delivered, with their last error')
-            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Deliver the pending messages (one SMTP connection for all)')
-            break
-        }
-        'twofactl;help;outbox;list' {
-            break
-        }
-        'twofactl;help;outbox;send' {
-            break
-        }
-        'twofactl;help;doctor' {
-            break
-        }
-        'twofactl;help;demo' {
-            break
-        }
-        'twofactl;help;help' {
+        'twofactl;man' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print less on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print less on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
     })

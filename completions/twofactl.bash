@@ -22,6 +22,9 @@ _twofactl() {
             twofactl,audit)
                 cmd="twofactl__subcmd__audit"
                 ;;
+            twofactl,completions)
+                cmd="twofactl__subcmd__completions"
+                ;;
             twofactl,demo)
                 cmd="twofactl__subcmd__demo"
                 ;;
@@ -31,11 +34,11 @@ _twofactl() {
             twofactl,enroll)
                 cmd="twofactl__subcmd__enroll"
                 ;;
-            twofactl,help)
-                cmd="twofactl__subcmd__help"
-                ;;
             twofactl,list-users)
                 cmd="twofactl__subcmd__list__subcmd__users"
+                ;;
+            twofactl,man)
+                cmd="twofactl__subcmd__man"
                 ;;
             twofactl,outbox)
                 cmd="twofactl__subcmd__outbox"
@@ -46,59 +49,11 @@ _twofactl() {
             twofactl,verify)
                 cmd="twofactl__subcmd__verify"
                 ;;
-            twofactl__subcmd__help,admin-reset)
-                cmd="twofactl__subcmd__help__subcmd__admin__subcmd__reset"
-                ;;
-            twofactl__subcmd__help,audit)
-                cmd="twofactl__subcmd__help__subcmd__audit"
-                ;;
-            twofactl__subcmd__help,demo)
-                cmd="twofactl__subcmd__help__subcmd__demo"
-                ;;
-            twofactl__subcmd__help,doctor)
-                cmd="twofactl__subcmd__help__subcmd__doctor"
-                ;;
-            twofactl__subcmd__help,enroll)
-                cmd="twofactl__subcmd__help__subcmd__enroll"
-                ;;
-            twofactl__subcmd__help,help)
-                cmd="twofactl__subcmd__help__subcmd__help"
-                ;;
-            twofactl__subcmd__help,list-users)
-                cmd="twofactl__subcmd__help__subcmd__list__subcmd__users"
-                ;;
-            twofactl__subcmd__help,outbox)
-                cmd="twofactl__subcmd__help__subcmd__outbox"
-                ;;
-            twofactl__subcmd__help,request-reset)
-                cmd="twofactl__subcmd__help__subcmd__request__subcmd__reset"
-                ;;
-            twofactl__subcmd__help,verify)
-                cmd="twofactl__subcmd__help__subcmd__verify"
-                ;;
-            twofactl__subcmd__help__subcmd__outbox,list)
-                cmd="twofactl__subcmd__help__subcmd__outbox__subcmd__list"
-                ;;
-            twofactl__subcmd__help__subcmd__outbox,send)
-                cmd="twofactl__subcmd__help__subcmd__outbox__subcmd__send"
-                ;;
-            twofactl__subcmd__outbox,help)
-                cmd="twofactl__subcmd__outbox__subcmd__help"
-                ;;
             twofactl__subcmd__outbox,list)
                 cmd="twofactl__subcmd__outbox__subcmd__list"
                 ;;
             twofactl__subcmd__outbox,send)
                 cmd="twofactl__subcmd__outbox__subcmd__send"
-                ;;
-            twofactl__subcmd__outbox__subcmd__help,help)
-                cmd="twofactl__subcmd__outbox__subcmd__help__subcmd__help"
-                ;;
-            twofactl__subcmd__outbox__subcmd__help,list)
-                cmd="twofactl__subcmd__outbox__subcmd__help__subcmd__list"
-                ;;
-            twofactl__subcmd__outbox__subcmd__help,send)
-                cmd="twofactl__subcmd__outbox__subcmd__help__subcmd__send"
                 ;;
             *)
                 ;;
@@ -107,7 +62,7 @@ _twofactl() {
 
     case "${cmd}" in
         twofactl)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version request-reset verify enroll list-users admin-reset audit outbox doctor demo help"
+            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version request-reset verify enroll list-users admin-reset audit outbox doctor demo completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,7 +192,7 @@ _twofactl() {
                     return 0
                     ;;
                 --action)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "request-reset verify enroll admin-reset" -- "${cur}"))
                     return 0
                     ;;
                 --since)
@@ -248,6 +203,54 @@ _twofactl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        twofactl__subcmd__completions)
+            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version bash elvish fish powershell zsh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -483,188 +486,6 @@ _twofactl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        twofactl__subcmd__help)
-            opts="request-reset verify enroll list-users admin-reset audit outbox doctor demo help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__admin__subcmd__reset)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__audit)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__demo)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__doctor)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__enroll)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__list__subcmd__users)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__outbox)
-            opts="list send"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__outbox__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__outbox__subcmd__send)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__request__subcmd__reset)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__help__subcmd__verify)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         twofactl__subcmd__list__subcmd__users)
             opts="-y -q -v -h -V --status --admins --match --limit --db --config --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -725,8 +546,8 @@ _twofactl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        twofactl__subcmd__outbox)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version list send help"
+        twofactl__subcmd__man)
+            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,55 +594,47 @@ _twofactl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        twofactl__subcmd__outbox__subcmd__help)
-            opts="list send help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+        twofactl__subcmd__outbox)
+            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version list send"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__outbox__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --config)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__outbox__subcmd__help__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
+                --format)
+                    COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
+                    return 0
                     ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        twofactl__subcmd__outbox__subcmd__help__subcmd__send)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

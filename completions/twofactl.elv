@@ -41,7 +41,8 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand outbox 'Show or deliver notification e-mails that could not be sent'
             cand doctor 'Check the database, the schema mapping and the mail server, without sending mail'
             cand demo 'Make a sandbox (a sample application database and a config) to try twofactl on'
-            cand help 'Print this message or the help of the given subcommand(s)'
+            cand completions 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)'
+            cand man 'Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR'
         }
         &'twofactl;request-reset'= {
             cand --db 'The application''s SQLite database'
@@ -63,7 +64,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;verify'= {
             cand --qr-png 'Write the QR code as a PNG image to FILE (mode 0600, atomically)'
             cand --qr-svg 'Write the QR code as an SVG image to FILE (mode 0600, atomically)'
-            cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg'
+            cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -90,7 +91,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --actor 'The application administrator on whose behalf an active authenticator is replaced'
             cand --qr-png 'Write the QR code as a PNG image to FILE (mode 0600, atomically)'
             cand --qr-svg 'Write the QR code as an SVG image to FILE (mode 0600, atomically)'
-            cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg'
+            cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -156,8 +157,8 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
         }
         &'twofactl;audit'= {
-            cand --user 'Only records about this user (username)'
-            cand --action 'Only records of this action (e.g. admin-reset)'
+            cand --user 'Only records about this user (username or e-mail address)'
+            cand --action 'Only records of this action'
             cand --since 'Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)'
             cand --limit 'Print at most N records (the newest)'
             cand --db 'The application''s SQLite database'
@@ -192,7 +193,6 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
             cand list 'List the messages not yet delivered, with their last error'
             cand send 'Deliver the pending messages (one SMTP connection for all)'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'twofactl;outbox;list'= {
             cand --db 'The application''s SQLite database'
@@ -227,17 +227,6 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'twofactl;outbox;help'= {
-            cand list 'List the messages not yet delivered, with their last error'
-            cand send 'Deliver the pending messages (one SMTP connection for all)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'twofactl;outbox;help;list'= {
-        }
-        &'twofactl;outbox;help;send'= {
-        }
-        &'twofactl;outbox;help;help'= {
-        }
         &'twofactl;doctor'= {
             cand --send-test 'Also send one test message to ADDRESS'
             cand --db 'The application''s SQLite database'
@@ -271,43 +260,37 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'twofactl;help'= {
-            cand request-reset 'Step 1 of a self-service reset: check the user''s password and e-mail a one-time code'
-            cand verify 'Step 2 of a self-service reset: check the e-mailed code and clear the user''s 2FA'
-            cand enroll 'Make a new TOTP key for a user, show it as a QR code, and confirm it with a first code'
-            cand list-users 'List users and their 2FA state (never their secrets)'
-            cand admin-reset 'Clear the 2FA of one user or many, with a reason and an audit record'
-            cand audit 'Read twofactl''s audit log'
-            cand outbox 'Show or deliver notification e-mails that could not be sent'
-            cand doctor 'Check the database, the schema mapping and the mail server, without sending mail'
-            cand demo 'Make a sandbox (a sample application database and a config) to try twofactl on'
-            cand help 'Print this message or the help of the given subcommand(s)'
+        &'twofactl;completions'= {
+            cand --db 'The application''s SQLite database'
+            cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand --no-input 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
+            cand -q 'Print less on stderr'
+            cand --quiet 'Print less on stderr'
+            cand -v 'Print more on stderr'
+            cand --verbose 'Print more on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
-        &'twofactl;help;request-reset'= {
-        }
-        &'twofactl;help;verify'= {
-        }
-        &'twofactl;help;enroll'= {
-        }
-        &'twofactl;help;list-users'= {
-        }
-        &'twofactl;help;admin-reset'= {
-        }
-        &'twofactl;help;audit'= {
-        }
-        &'twofactl;help;outbox'= {
-            cand list 'List the messages not yet delivered, with their last error'
-            cand send 'Deliver the pending messages (one SMTP connection for all)'
-        }
-        &'twofactl;help;outbox;list'= {
-        }
-        &'twofactl;help;outbox;send'= {
-        }
-        &'twofactl;help;doctor'= {
-        }
-        &'twofactl;help;demo'= {
-        }
-        &'twofactl;help;help'= {
+        &'twofactl;man'= {
+            cand --db 'The application''s SQLite database'
+            cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand --no-input 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
+            cand -q 'Print less on stderr'
+            cand --quiet 'Print less on stderr'
+            cand -v 'Print more on stderr'
+            cand --verbose 'Print more on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
     ]
     $completions[$command]

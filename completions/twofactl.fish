@@ -44,7 +44,8 @@ complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "audit" -d 'Read t
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "outbox" -d 'Show or deliver notification e-mails that could not be sent'
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "doctor" -d 'Check the database, the schema mapping and the mail server, without sending mail'
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "demo" -d 'Make a sandbox (a sample application database and a config) to try twofactl on'
-complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "completions" -d 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)'
+complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "man" -d 'Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -59,7 +60,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s h -l
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-png -d 'Write the QR code as a PNG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-svg -d 'Write the QR code as an SVG image to FILE (mode 0600, atomically)' -r -F
-complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -81,7 +82,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l reason -d '
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l actor -d 'The application administrator on whose behalf an active authenticator is replaced' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-png -d 'Write the QR code as a PNG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-svg -d 'Write the QR code as an SVG image to FILE (mode 0600, atomically)' -r -F
-complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -134,8 +135,11 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -s q -l q
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l user -d 'Only records about this user (username)' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l action -d 'Only records of this action (e.g. admin-reset)' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l user -d 'Only records about this user (username or e-mail address)' -r
+complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l action -d 'Only records of this action' -r -f -a "request-reset\t'A self-service reset request (password check, code e-mailed)'
+verify\t'A self-service reset with the e-mailed code'
+enroll\t'A new key made or confirmed'
+admin-reset\t'An administrative reset'"
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l since -d 'Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l limit -d 'Print at most N records (the newest)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l db -d 'The application\'s SQLite database' -r -F
@@ -149,20 +153,19 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s q -l quiet -
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -l db -d 'The application\'s SQLite database' -r -F
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l db -d 'The application\'s SQLite database' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -s y -l yes -d 'Answer yes to confirmations'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -s q -l quiet -d 'Print less on stderr'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -s v -l verbose -d 'Print more on stderr'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -f -a "list" -d 'List the messages not yet delivered, with their last error'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -f -a "send" -d 'Deliver the pending messages (one SMTP connection for all)'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -s y -l yes -d 'Answer yes to confirmations'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -s q -l quiet -d 'Print less on stderr'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -s v -l verbose -d 'Print more on stderr'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -s V -l version -d 'Print version'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -f -a "list" -d 'List the messages not yet delivered, with their last error'
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -f -a "send" -d 'Deliver the pending messages (one SMTP connection for all)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -186,9 +189,6 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_see
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the messages not yet delivered, with their last error'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "send" -d 'Deliver the pending messages (one SMTP connection for all)'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l send-test -d 'Also send one test message to ADDRESS' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
@@ -212,15 +212,25 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s q -l quiet -d
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "request-reset" -d 'Step 1 of a self-service reset: check the user\'s password and e-mail a one-time code'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "verify" -d 'Step 2 of a self-service reset: check the e-mailed code and clear the user\'s 2FA'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "enroll" -d 'Make a new TOTP key for a user, show it as a QR code, and confirm it with a first code'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "list-users" -d 'List users and their 2FA state (never their secrets)'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "admin-reset" -d 'Clear the 2FA of one user or many, with a reason and an audit record'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "audit" -d 'Read twofactl\'s audit log'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "outbox" -d 'Show or deliver notification e-mails that could not be sent'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "doctor" -d 'Check the database, the schema mapping and the mail server, without sending mail'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "demo" -d 'Make a sandbox (a sample application database and a config) to try twofactl on'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and not __fish_seen_subcommand_from request-reset verify enroll list-users admin-reset audit outbox doctor demo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "list" -d 'List the messages not yet delivered, with their last error'
-complete -c twofactl -n "__fish_twofactl_using_subcommand help; and __fish_seen_subcommand_from outbox" -f -a "send" -d 'Deliver the pending messages (one SMTP connection for all)'
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l db -d 'The application\'s SQLite database' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
+json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
+csv\t'Comma-separated values with a header row (list-users only)'"
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations'
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s q -l quiet -d 'Print less on stderr'
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s v -l verbose -d 'Print more on stderr'
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l db -d 'The application\'s SQLite database' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
+json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
+csv\t'Comma-separated values with a header row (list-users only)'"
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -s y -l yes -d 'Answer yes to confirmations'
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l no-input -d 'Never prompt; a needed answer that no flag gave is a usage error (implied when stdin is not a terminal)'
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -s q -l quiet -d 'Print less on stderr'
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -s v -l verbose -d 'Print more on stderr'
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -s V -l version -d 'Print version'

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
     name = "twofactl",
     version,
     propagate_version = true,
+    disable_help_subcommand = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -23,6 +24,7 @@ pub struct Cli {
 
 /// Options that every subcommand takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The application's SQLite database
     #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_DB", value_hint = ValueHint::FilePath)]
@@ -84,6 +86,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Make a sandbox (a sample application database and a config) to try twofactl on
     Demo(DemoArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish)
+    Completions(CompletionsArgs),
+    /// Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR
+    Man(ManArgs),
 }
 
 /// 2FA states as list-users reports them.
@@ -177,8 +183,9 @@ pub struct QrArgs {
     #[arg(long)]
     pub qr_terminal: bool,
 
-    /// Pixels per QR module in --qr-png and --qr-svg
-    #[arg(long, value_name = "PX", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan
+    /// reliably from a screen or print)
+    #[arg(long, value_name = "PX", default_value_t = 8, value_parser = clap::value_parser!(u32).range(4..=64))]
     pub qr_size: u32,
 
     /// Print the key (in groups of four) and the otpauth URI, for typing into the app by hand
@@ -251,13 +258,13 @@ pub struct AdminResetArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct AuditArgs {
-    /// Only records about this user (username)
+    /// Only records about this user (username or e-mail address)
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
 
-    /// Only records of this action (e.g. admin-reset)
-    #[arg(long, value_name = "ACTION")]
-    pub action: Option<String>,
+    /// Only records of this action
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub action: Option<AuditAction>,
 
     /// Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)
     #[arg(long, value_name = "TIME")]
@@ -266,6 +273,31 @@ pub struct AuditArgs {
     /// Print at most N records (the newest)
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+}
+
+/// The actions in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditAction {
+    /// A self-service reset request (password check, code e-mailed)
+    RequestReset,
+    /// A self-service reset with the e-mailed code
+    Verify,
+    /// A new key made or confirmed
+    Enroll,
+    /// An administrative reset
+    AdminReset,
+}
+
+impl AuditAction {
+    /// The action as the audit log records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::RequestReset => "request-reset",
+            AuditAction::Verify => "verify",
+            AuditAction::Enroll => "enroll",
+            AuditAction::AdminReset => "admin-reset",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +334,21 @@ pub struct DemoArgs {
     /// Directory for the sandbox; created if missing, must not already hold one
     #[arg(value_name = "DIR", default_value = "twofactl-demo", value_hint = ValueHint::DirPath)]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A man directory: pages go to DIR/man1 and DIR/man5 (e.g. ~/.local/share/man); without
+    /// it, twofactl(1) is printed on stdout
+    #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -463,7 +463,7 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
-/// The limits of the self-service reset, with DESIGN.md's defaults.
+/// The limits of the self-service reset, with their defaults.
 #[derive(Debug, Clone, Copy)]
 pub struct ResetPolicy {
     pub code_ttl: Duration,
@@ -528,6 +528,246 @@ impl AppSettings {
     }
 }
 
+/// One configuration key, for the reference (README table, twofactl.toml(5)).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDoc {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub default: &'static str,
+    /// An environment variable that gives the same value.
+    pub env: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every key a config file may hold, in file order. A unit test checks that each parses and
+/// that the shipped example config lists exactly these.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc {
+        section: "database",
+        key: "path",
+        default: "none",
+        env: "TWOFACTL_DB (and --db)",
+        doc: "The application's SQLite database. twofactl never creates it.",
+    },
+    KeyDoc {
+        section: "database",
+        key: "busy_timeout",
+        default: "5s",
+        env: "",
+        doc: "How long to wait while the application holds its write lock, then exit 7. At most 10m.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "users_table",
+        default: "users",
+        env: "",
+        doc: "The application's users table. Names in [schema] are validated identifiers (letters, digits, _), always quoted.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "id",
+        default: "id",
+        env: "",
+        doc: "The users' primary key column.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "username",
+        default: "username",
+        env: "",
+        doc: "The login name column.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "email",
+        default: "email",
+        env: "",
+        doc: "The e-mail address column.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "password_hash",
+        default: "password_hash",
+        env: "",
+        doc: "The stored password hash (a PHC string).",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "is_admin",
+        default: "is_admin",
+        env: "",
+        doc: "Non-zero for the application's administrators.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "totp_secret",
+        default: "totp_secret",
+        env: "",
+        doc: "The base32 TOTP key; NULL when the user has no authenticator.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "totp_enabled",
+        default: "totp_enabled",
+        env: "",
+        doc: "1 when the key is active (the application asks for a code at login).",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "sessions_table",
+        default: "sessions",
+        env: "",
+        doc: "The logged-in sessions; \"\" when the application has none.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "sessions_user_id",
+        default: "user_id",
+        env: "",
+        doc: "The sessions' user id column.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "settings_table",
+        default: "settings",
+        env: "",
+        doc: "The application's key/value settings (app.name, app.url, smtp.*); \"\" when it has none.",
+    },
+    KeyDoc {
+        section: "mail",
+        key: "transport",
+        default: "smtp when an SMTP host is known",
+        env: "",
+        doc: "smtp, sendmail or file.",
+    },
+    KeyDoc {
+        section: "mail",
+        key: "from",
+        default: "the application's smtp.from setting",
+        env: "",
+        doc: "The sender, e.g. \"CYMETRICX <no-reply@example.com>\".",
+    },
+    KeyDoc {
+        section: "mail",
+        key: "file_dir",
+        default: "outbox",
+        env: "",
+        doc: "For transport = \"file\": one .eml file (mode 0600) per message in this directory.",
+    },
+    KeyDoc {
+        section: "mail",
+        key: "sendmail_command",
+        default: "/usr/sbin/sendmail",
+        env: "",
+        doc: "For transport = \"sendmail\": run as COMMAND -i -f FROM -- TO with the message on its stdin; exit status 0 means sent.",
+    },
+    KeyDoc {
+        section: "mail",
+        key: "sendmail_timeout",
+        default: "30s",
+        env: "",
+        doc: "How long the command may take per message before it is killed (the message stays in the outbox, exit 6). At most 1h.",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "host",
+        default: "the application's smtp.host setting",
+        env: "",
+        doc: "The SMTP server.",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "port",
+        default: "smtp.port, else 587 (465 for tls, 25 for none)",
+        env: "",
+        doc: "",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "security",
+        default: "smtp.security, else starttls (tls on port 465)",
+        env: "",
+        doc: "none, starttls or tls. The server's certificate is always verified.",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "username",
+        default: "the application's smtp.username setting",
+        env: "",
+        doc: "Absent: no AUTH.",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "allow_insecure_auth",
+        default: "false",
+        env: "",
+        doc: "true: log in even with security = \"none\", sending the password in cleartext (only for a server on this host or a trusted network); otherwise that is refused (exit 8).",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "password_file",
+        default: "the application's smtp.password setting",
+        env: "TWOFACTL_SMTP_PASSWORD (wins over both)",
+        doc: "A file holding the SMTP password. Never give a password on the command line.",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "ca_file",
+        default: "the system's roots",
+        env: "",
+        doc: "An extra trusted CA (PEM) for an internal mail server.",
+    },
+    KeyDoc {
+        section: "smtp",
+        key: "timeout",
+        default: "10s",
+        env: "",
+        doc: "Connect and read timeout. At most 10m.",
+    },
+    KeyDoc {
+        section: "reset",
+        key: "code_ttl",
+        default: "10m",
+        env: "",
+        doc: "Lifetime of an e-mailed code. At most 24h.",
+    },
+    KeyDoc {
+        section: "reset",
+        key: "max_attempts",
+        default: "5",
+        env: "",
+        doc: "Wrong codes before a request is void; also wrong confirmation codes before enrolment locks.",
+    },
+    KeyDoc {
+        section: "reset",
+        key: "max_requests_per_hour",
+        default: "3",
+        env: "",
+        doc: "request-reset runs per user and hour.",
+    },
+    KeyDoc {
+        section: "reset",
+        key: "max_password_failures",
+        default: "5",
+        env: "",
+        doc: "Wrong passwords per user, within lockout, before request-reset locks until the time it announces.",
+    },
+    KeyDoc {
+        section: "reset",
+        key: "lockout",
+        default: "15m",
+        env: "",
+        doc: "How long a lock lasts, and the window in which failures count. At most 30d.",
+    },
+    KeyDoc {
+        section: "totp",
+        key: "issuer",
+        default: "the application's app.name setting",
+        env: "",
+        doc: "Shown in the authenticator app beside the account; no colon.",
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,11 +776,11 @@ mod tests {
         parse_table(text.parse().unwrap(), &[PathBuf::from("t.toml")])
     }
 
-    const DESIGN_EXAMPLE: &str = include_str!("../tests/fixtures/design-example.toml");
+    const EXAMPLE_CONFIG: &str = include_str!("../tests/fixtures/example-config.toml");
 
     #[test]
-    fn design_example_parses() {
-        let c = parse(DESIGN_EXAMPLE).unwrap();
+    fn example_config_parses() {
+        let c = parse(EXAMPLE_CONFIG).unwrap();
         assert_eq!(
             c.database.busy_timeout,
             Some(HumanDuration(Duration::from_secs(5)))
@@ -553,6 +793,28 @@ mod tests {
             Some(HumanDuration(Duration::from_secs(600)))
         );
         assert_eq!(c.schema, SchemaSection::default());
+    }
+
+    #[test]
+    fn the_key_reference_is_the_example_config() {
+        // Every `# key = value` of the shipped example, in order, is a documented key.
+        let mut section = "";
+        let mut shipped = Vec::new();
+        for l in include_str!("../packaging/config.toml").lines() {
+            if let Some(s) = l.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s;
+            } else if let Some(rest) = l.strip_prefix("# ")
+                && let Some((key, _)) = rest.split_once(" = ")
+                && !key.contains(' ')
+            {
+                shipped.push(format!("{section}.{key}"));
+            }
+        }
+        let documented: Vec<String> = KEYS
+            .iter()
+            .map(|k| format!("{}.{}", k.section, k.key))
+            .collect();
+        assert_eq!(shipped, documented);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Exit codes and error reporting. `report()` is the only place an error is printed:
 //! it walks the error chain once, prints `twofactl: {err:#}` (plus a hint line when there is
-//! one) and maps the failure to the exit code documented in DESIGN.md and the README.
+//! one) and maps the failure to the exit code documented in the README and the man pages.
 
 use std::fmt;
 use std::io;
@@ -132,7 +132,7 @@ fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
 }
 
 /// Print the error (once, on stderr) and return the exit code for it.
-pub fn report(result: anyhow::Result<()>) -> ExitCode {
+pub fn report(result: anyhow::Result<()>, json: bool) -> ExitCode {
     let Err(err) = result else {
         return Exit::Ok.into();
     };
@@ -141,13 +141,21 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
         // A closed stdout pipe (`twofactl list-users | head`) is not an error.
         return Exit::Ok.into();
     }
-    if code == Exit::Interrupted {
-        eprintln!("twofactl: interrupted");
-        return code.into();
-    }
-    eprintln!("twofactl: {}", one_line(&message(&err)));
+    let message = if code == Exit::Interrupted {
+        "interrupted; nothing changed".to_owned()
+    } else {
+        one_line(&message(&err))
+    };
+    eprintln!("twofactl: {message}");
     if let Some(hint) = hint {
         eprintln!("hint: {hint}");
+    }
+    if json {
+        // The last line on stderr: the failure for a script to parse.
+        let object = serde_json::json!({
+            "error": { "exit": code as u8, "message": message, "hint": hint }
+        });
+        eprintln!("{object}");
     }
     code.into()
 }

@@ -9,6 +9,13 @@ use roff::{Roff, bold, italic, roman};
 
 use crate::cli::Cli;
 
+/// The completion script for `shell`.
+pub fn completion(shell: Shell) -> String {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "twofactl", &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 /// (path relative to the repository, contents) of every completion script.
 pub fn completions() -> Vec<(String, String)> {
     [
@@ -19,15 +26,11 @@ pub fn completions() -> Vec<(String, String)> {
         (Shell::Elvish, "completions/twofactl.elv"),
     ]
     .into_iter()
-    .map(|(shell, path)| {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "twofactl", &mut buf);
-        (path.to_owned(), String::from_utf8_lossy(&buf).into_owned())
-    })
+    .map(|(shell, path)| (path.to_owned(), completion(shell)))
     .collect()
 }
 
-/// The exit codes, as DESIGN.md and the README list them.
+/// The exit codes, as the README lists them.
 pub const EXIT_CODES: &[(u8, &str)] = &[
     (
         0,
@@ -191,6 +194,20 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "twofactl demo /tmp/twofactl-demo",
         )],
     ),
+    (
+        "completions",
+        &[(
+            "Install bash completion for this user:",
+            "twofactl completions bash > ~/.local/share/bash-completion/completions/twofactl",
+        )],
+    ),
+    (
+        "man",
+        &[(
+            "Install the manual after cargo install:",
+            "twofactl man ~/.local/share/man",
+        )],
+    ),
 ];
 
 fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
@@ -259,7 +276,7 @@ fn extra_sections(page: &str, pages: &[String]) -> String {
             }
         })
         .collect();
-    r.text([roman(others.join(", "))]);
+    r.text([roman(format!("{}, twofactl.toml(5)", others.join(", ")))]);
     r.to_roff()
 }
 
@@ -271,11 +288,7 @@ pub fn man_pages() -> Vec<(String, String)> {
     let mut cmd = Cli::command();
     cmd.build();
     let mut pages = vec![String::new()];
-    pages.extend(
-        cmd.get_subcommands()
-            .map(|s| s.get_name().to_owned())
-            .filter(|n| n != "help"),
-    );
+    pages.extend(cmd.get_subcommands().map(|s| s.get_name().to_owned()));
     pages
         .iter()
         .map(|page| {
@@ -300,8 +313,101 @@ pub fn man_pages() -> Vec<(String, String)> {
             // clap_mangen 0.3 puts `.br` on both sides of a blank line before "Possible
             // values", which mandoc -Tlint flags; one `.sp` says the same.
             let mut text = String::from_utf8_lossy(&buf).replace("\n.br\n\n.br\n", "\n.sp\n");
+            // clap_mangen writes a repeatable positional as `[USER]`: say it repeats.
+            for arg in sub_args(&cmd, page) {
+                let one = format!("[\\fI{arg}\\fR]");
+                text = text.replace(&format!("{one} \n"), &format!("{one}... \n"));
+            }
             text.push_str(&extra_sections(page, &pages));
             (format!("man/{name}.1"), text)
         })
+        .chain([("man/twofactl.toml.5".to_owned(), config_page())])
         .collect()
+}
+
+/// The value names of the positional arguments of `page` that take several values.
+fn sub_args(cmd: &clap::Command, page: &str) -> Vec<String> {
+    let sub = if page.is_empty() {
+        Some(cmd)
+    } else {
+        cmd.find_subcommand(page)
+    };
+    sub.into_iter()
+        .flat_map(|c| c.get_positionals())
+        .filter(|a| a.get_num_args().is_some_and(|n| n.max_values() > 1))
+        .filter_map(|a| {
+            a.get_value_names()
+                .and_then(|v| v.first())
+                .map(|v| v.to_string())
+        })
+        .collect()
+}
+
+/// twofactl.toml(5): every configuration key, its default and its environment variable, from
+/// the same reference the README's table is checked against.
+fn config_page() -> String {
+    let mut r = Roff::new();
+    r.control(
+        "TH",
+        [
+            "TWOFACTL.TOML",
+            "5",
+            MAN_DATE,
+            &format!("twofactl {}", env!("CARGO_PKG_VERSION")),
+            "twofactl manual",
+        ],
+    );
+    r.control("SH", ["NAME"]);
+    r.text([roman("twofactl.toml - configuration of twofactl")]);
+    r.control("SH", ["SYNOPSIS"]);
+    r.text([italic(crate::config::SYSTEM_CONFIG)]);
+    r.control("br", []);
+    r.text([italic("$XDG_CONFIG_HOME/twofactl/config.toml")]);
+    r.control("SH", ["DESCRIPTION"]);
+    r.text([roman(
+        "A TOML file; every key is optional. Precedence: command-line flags, then TWOFACTL_* \
+         environment variables, then --config FILE (or TWOFACTL_CONFIG; it must exist), else \
+         the system file and then the per-user file (whose keys win), then the application's \
+         own settings table, then the defaults below. Durations are written like 90s, 10m or \
+         1h 30m. Relative paths are relative to the file that holds them. An unknown key or a \
+         bad value is an error naming the file and the key (exit 8).",
+    )]);
+    let mut section = "";
+    for k in crate::config::KEYS {
+        if k.section != section {
+            section = k.section;
+            r.control("SH", [format!("[{section}]").as_str()]);
+        }
+        r.control("TP", []).text([bold(k.key)]);
+        let mut line = format!("Default: {}.", k.default);
+        if !k.env.is_empty() {
+            line.push_str(&format!(" Environment: {}.", k.env));
+        }
+        if !k.doc.is_empty() {
+            line.push(' ');
+            line.push_str(k.doc);
+        }
+        r.text([roman(line)]);
+    }
+    r.control("SH", ["SEE ALSO"]);
+    r.text([roman("twofactl(1), twofactl-doctor(1)")]);
+    r.to_roff()
+}
+
+/// The README's configuration table, rebuilt from the same reference.
+pub fn config_table() -> String {
+    let mut t =
+        String::from("| key | default | environment | notes |\n| --- | --- | --- | --- |\n");
+    for k in crate::config::KEYS {
+        let env = if k.env.is_empty() {
+            String::new()
+        } else {
+            format!("`{}`", k.env)
+        };
+        t.push_str(&format!(
+            "| `{}.{}` | {} | {env} | {} |\n",
+            k.section, k.key, k.default, k.doc
+        ));
+    }
+    t
 }

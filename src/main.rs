@@ -16,5 +16,6 @@ fn main() -> ExitCode {
         }
     });
     let cli = twofactl::cli::Cli::parse();
-    twofactl::error::report(twofactl::run(cli, interrupt))
+    let json = cli.global.format == twofactl::cli::Format::Json;
+    twofactl::error::report(twofactl::run(cli, interrupt), json)
 }

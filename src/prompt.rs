@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 
 use anyhow::Result;
 use console::Term;
-use dialoguer::theme::ColorfulTheme;
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, Password};
 
 use crate::error::{Exit, fail};
@@ -40,7 +40,7 @@ impl Prompter {
                 ))
                 .into());
         }
-        let answer: String = Input::with_theme(&ColorfulTheme::default())
+        let answer: String = Input::with_theme(theme().as_ref())
             .with_prompt(question)
             .interact_text_on(&Term::stderr())
             .map_err(settle_interrupt)?;
@@ -56,7 +56,7 @@ impl Prompter {
                 ))
                 .into());
         }
-        Ok(Password::with_theme(&ColorfulTheme::default())
+        Ok(Password::with_theme(theme().as_ref())
             .with_prompt(question)
             .interact_on(&Term::stderr())
             .map_err(settle_interrupt)?)
@@ -75,7 +75,7 @@ impl Prompter {
             .hint("pass --yes to confirm")
             .into());
         }
-        let ok = Confirm::with_theme(&ColorfulTheme::default())
+        let ok = Confirm::with_theme(theme().as_ref())
             .with_prompt(question)
             .default(false)
             .interact_on(&Term::stderr())
@@ -102,6 +102,15 @@ fn settle_interrupt(e: dialoguer::Error) -> dialoguer::Error {
 
 /// The longest line [`read_stdin_line`] takes, in bytes without the line ending.
 pub const MAX_STDIN_LINE: usize = 4096;
+
+/// Colours in prompts, unless `NO_COLOR` is set (https://no-color.org).
+fn theme() -> Box<dyn Theme> {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        Box::new(SimpleTheme)
+    } else {
+        Box::new(ColorfulTheme::default())
+    }
+}
 
 /// One line of stdin (`--password-stdin`), without its line ending; never echoed or logged.
 /// At most [`MAX_STDIN_LINE`] bytes are taken: a longer line is a usage error, and no more

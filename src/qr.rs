@@ -66,8 +66,9 @@ pub fn svg(uri: &str, module_px: u32) -> Result<String> {
         .build())
 }
 
-/// Terminal text: two modules per character cell, black on white whatever the theme.
-pub fn terminal(uri: &str) -> Result<String> {
+/// Terminal text: two modules per character cell; with `colour`, black on white whatever the
+/// terminal's theme (explicit colours, so that a dark theme does not invert the code).
+pub fn terminal(uri: &str, colour: bool) -> Result<String> {
     let text = code(uri)?
         .render::<unicode::Dense1x2>()
         .quiet_zone(true)
@@ -77,7 +78,13 @@ pub fn terminal(uri: &str) -> Result<String> {
     // Foreground black (dark modules), background white (light modules), reset per line.
     Ok(text
         .lines()
-        .map(|l| format!("\x1b[38;5;16;48;5;231m{l}\x1b[0m\n"))
+        .map(|l| {
+            if colour {
+                format!("\x1b[38;5;16;48;5;231m{l}\x1b[0m\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
         .collect())
 }
 
@@ -113,11 +120,13 @@ mod tests {
 
     #[test]
     fn terminal_rendering_has_explicit_colours() {
-        let t = terminal(URI).unwrap();
+        let t = terminal(URI, true).unwrap();
         assert!(
             t.lines()
                 .all(|l| l.starts_with("\x1b[38;5;16;48;5;231m") && l.ends_with("\x1b[0m"))
         );
         assert!(t.contains('▀') || t.contains('▄') || t.contains('█'));
+        let plain = terminal(URI, false).unwrap();
+        assert!(!plain.contains('\x1b'), "no escapes off a terminal");
     }
 }

@@ -4,8 +4,8 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::Result;
 
-use super::{Ctx, listing};
-use crate::cli::AuditArgs;
+use super::{Ctx, find_user, listing};
+use crate::cli::{AuditAction, AuditArgs};
 use crate::db::{Mode, audit, migrate};
 use crate::error::{Exit, fail};
 use crate::output::safe;
@@ -21,9 +21,16 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         ctx.info("the audit log is empty: twofactl has changed nothing in this database yet");
         return Ok(());
     }
+    // An e-mail address names the user it belongs to, as in every other command; a
+    // username is taken as given (the user may since have been deleted).
+    let username = match args.user.as_deref() {
+        Some(u) if u.contains('@') => Some(find_user(&db, u)?.username),
+        Some(u) => Some(u.to_owned()),
+        None => None,
+    };
     let filter = audit::Filter {
-        username: args.user.as_deref(),
-        action: args.action.as_deref(),
+        username: username.as_deref(),
+        action: args.action.map(AuditAction::as_str),
         since,
         limit: args.limit,
     };

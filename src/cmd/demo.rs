@@ -314,7 +314,7 @@ fn config_text(db: &Path, outbox: &Path) -> String {
     let q = |p: &Path| toml_string(&p.to_string_lossy());
     format!(
         "# twofactl sandbox configuration, made by `twofactl demo`.\n\
-         # Every key is optional; see DESIGN.md or `man twofactl` for the full list.\n\n\
+         # Every key is optional; see `man twofactl.toml` for the full list.\n\n\
          [database]\npath = {}\n\n\
          [mail]\n# No SMTP server needed: each message is written as an .eml file.\n\
          transport = \"file\"\nfile_dir = {}\n",

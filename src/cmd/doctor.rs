@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
         } else {
             files
                 .iter()
-                .map(|f| f.display().to_string())
+                .map(|f| absolute(f).display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
@@ -119,7 +119,12 @@ fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
     r.add(
         "database",
         users
-            .map(|n| format!("{}: schema mapping ok, {n} users", db.path.display()))
+            .map(|n| {
+                format!(
+                    "{}: schema mapping ok, {n} users",
+                    absolute(&db.path).display()
+                )
+            })
             .map_err(|e| describe(&e)),
     );
     match migrate::check(&db.conn) {
@@ -199,10 +204,15 @@ fn check_mail(mail: &MailConfig, r: &mut Report) {
             "mail",
             Ok(format!(
                 "file: one .eml per message in {}, from {from}",
-                dir.display()
+                absolute(dir).display()
             )),
         ),
     }
+}
+
+/// A path as the operator should see it: absolute (relative to where twofactl runs).
+fn absolute(p: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
 }
 
 fn print(ctx: &Ctx, r: &Report) -> Result<()> {

@@ -5,11 +5,13 @@
 
 mod admin_reset;
 pub mod audit;
+mod completions;
 mod demo;
 mod doctor;
 pub mod enroll;
 pub mod list_users;
 mod listing;
+mod man;
 mod new_key;
 pub mod outbox;
 pub mod request_reset;
@@ -128,6 +130,12 @@ pub fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
             .hint("use --format json")
             .into());
     }
+    // The manual and completions need no configuration (a broken one must not hide them).
+    match &cli.command {
+        Command::Completions(args) => return completions::run(args),
+        Command::Man(args) => return man::run(args, cli.global.quiet),
+        _ => {}
+    }
     let config = Config::load(&Sources {
         db: cli.global.db.clone(),
         config: cli.global.config.clone(),
@@ -146,6 +154,8 @@ pub fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
         Command::Outbox(args) => outbox::run(&ctx, &args),
         Command::Doctor(args) => doctor::run(&ctx, &args),
         Command::Demo(args) => demo::run(&ctx, &args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args, ctx.quiet),
     };
     let opened = ctx.opened.take();
     result.map_err(|e| match opened {

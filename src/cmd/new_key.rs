@@ -247,9 +247,15 @@ fn stage_and_store(
 
 /// The QR code and secrets: to stdout in text mode, to stderr beside JSON.
 fn show(ctx: &Ctx, plan: &enroll::Plan, qr: &QrArgs, outputs: &Outputs) -> Result<()> {
+    // Explicit colours only where a person looks at it (not into a file or pipe).
+    let colour = if ctx.json() {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
     let term = outputs
         .to_terminal
-        .then(|| qr::terminal(&plan.uri))
+        .then(|| qr::terminal(&plan.uri, colour))
         .transpose()?;
     let mut human: Box<dyn Write> = if ctx.json() {
         Box::new(std::io::stderr())

@@ -26,6 +26,7 @@ struct JsonOut<'a> {
 pub fn run(ctx: &Ctx, args: &RequestResetArgs) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
+    request::check_something_to_reset(&db, &user)?;
     let mail = crate::mail::resolve(&ctx.config, &db.app_settings()?)?;
     // The recipient must be mailable before anything is counted.
     address(&user.email).map_err(|e| {

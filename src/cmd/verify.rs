@@ -40,6 +40,10 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     } else {
         None
     };
+    // Nothing to verify: say so before asking for a code.
+    if let Some(refused) = verify::precheck(&ctx.env, &mut db, &user)? {
+        return refuse(ctx, &user.username, refused);
+    }
     let typed = match (&args.code, args.code_stdin) {
         (Some(c), _) => c.clone(),
         (None, true) => read_stdin_line("code")?,

@@ -114,6 +114,12 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
             .hint("check --db, TWOFACTL_DB or [database] path")
             .into());
         }
+        // A lock or permission error is named with the database by the error report.
+        if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly))
+        {
+            return Err(e.into());
+        }
         return Err(
             anyhow::Error::new(e).context(format!("could not read database {}", path.display()))
         );
@@ -182,7 +188,7 @@ fn check_schema(conn: &Connection, s: &SchemaSection) -> Result<()> {
         if have.is_empty() {
             return Err(fail(
                 Exit::Config,
-                format!("the database has no table {table:?} (schema.{key})"),
+                format!("the database has no table \"{table}\" ([schema] {key})"),
             )
             .hint(format!(
                 "point --db at the application's database, or map the table with [schema] {key} in the config file"
@@ -193,7 +199,7 @@ fn check_schema(conn: &Connection, s: &SchemaSection) -> Result<()> {
             if !have.iter().any(|c| c.eq_ignore_ascii_case(col.as_str())) {
                 return Err(fail(
                     Exit::Config,
-                    format!("table {table:?} has no column {col:?} (schema.{key})"),
+                    format!("table \"{table}\" has no column \"{col}\" ([schema] {key})"),
                 )
                 .hint(format!(
                     "map the column with [schema] {key} in the config file"

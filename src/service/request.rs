@@ -16,9 +16,9 @@ use std::time::Duration;
 use anyhow::Result;
 use rusqlite::Connection;
 
-use super::{Env, Event, tries};
+use super::{Env, Event, enroll, tries};
 use crate::db::reset::{self, LockKind, NewRequest, RequestState};
-use crate::db::users::{self, User};
+use crate::db::users::{self, Status, User};
 use crate::db::{self, Db};
 use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Mailer, Notice, SendError, Transport, compose, mask};
@@ -33,6 +33,26 @@ pub const ACTION: &str = "request-reset";
 pub struct Requested {
     pub email_masked: String,
     pub expires: i64,
+}
+
+/// Refuse (exit 2) a user with nothing to reset: no authenticator, active or pending.
+/// Checked before the password is asked for.
+pub fn check_something_to_reset(db: &Db, user: &User) -> Result<()> {
+    if user.status != Status::Disabled || enroll::pending_secret(db, user)?.is_some() {
+        return Ok(());
+    }
+    Err(fail(
+        Exit::Usage,
+        format!(
+            "{} has no authenticator: there is nothing to reset",
+            safe(&user.username)
+        ),
+    )
+    .hint(format!(
+        "to set one up: twofactl enroll {}",
+        super::shell_word(&user.username)
+    ))
+    .into())
 }
 
 /// Check `password` and e-mail `user` a code (see the module comment).

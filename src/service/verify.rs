@@ -11,7 +11,7 @@ use super::{Env, Event, request, shell_word, tries};
 use crate::db::outbox::{self, Scope};
 use crate::db::reset::{self, RequestState};
 use crate::db::users::{Resetter, User};
-use crate::db::{self, Db};
+use crate::db::{self, Db, migrate};
 use crate::error::{Exit, Failure, fail};
 use crate::mail::{MailConfig, Notice, compose};
 use crate::output::{rfc3339, safe};
@@ -36,6 +36,51 @@ pub struct Refused {
     pub error: Failure,
 }
 
+/// Before asking for a code: why none would work (no request, or the latest is over).
+/// `None`: a request is open. A request found expired is recorded as such, as `verify`
+/// itself would.
+pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<Option<Refused>> {
+    if migrate::check(&db.conn)? < 3 {
+        return Ok(Some(no_request(user)));
+    }
+    let again = format!("twofactl request-reset {}", shell_word(&user.username));
+    Ok(match reset::latest(&db.conn, user.id)? {
+        None => Some(no_request(user)),
+        Some(req) if req.state == RequestState::Open && req.expires > env.now() => None,
+        Some(req) if req.state == RequestState::Open => {
+            let tx = db::write(&mut db.conn)?;
+            reset::set_state(&tx, req.id, RequestState::Expired, env.now())?;
+            env.audit(&tx, user, &Event::new(ACTION, "expired"))?;
+            tx.commit()?;
+            Some(Refused {
+                outcome: "expired",
+                attempts_left: None,
+                error: fail(
+                    Exit::Rejected,
+                    format!("the code expired at {}", rfc3339(req.expires)),
+                )
+                .hint(format!("request a new one: {again}")),
+            })
+        }
+        Some(req) => Some(closed(&req, env.policy.max_attempts, &again)),
+    })
+}
+
+fn no_request(user: &User) -> Refused {
+    Refused {
+        outcome: "no_request",
+        attempts_left: None,
+        error: fail(
+            Exit::Rejected,
+            format!("{} has no open reset request", safe(&user.username)),
+        )
+        .hint(format!(
+            "the user asks for a code first: twofactl request-reset {}",
+            shell_word(&user.username)
+        )),
+    }
+}
+
 /// Check `code` for `user` and, if right, reset (see the module comment).
 pub fn verify(
     env: &Env,
@@ -55,12 +100,7 @@ pub fn verify(
     };
     let Some(req) = reset::latest(&tx, user.id)? else {
         tx.commit()?;
-        let e = fail(
-            Exit::Rejected,
-            format!("{} has no open reset request", safe(&user.username)),
-        )
-        .hint(again);
-        return Ok(Err(refused("no_request", None, e)));
+        return Ok(Err(no_request(user)));
     };
     // The clock is read now, after any prompt and once the write lock is held.
     let now = env.now();

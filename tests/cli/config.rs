@@ -257,9 +257,9 @@ fn a_hostile_identifier_is_exit_8() {
 }
 
 #[test]
-fn the_design_example_config_parses() {
+fn the_example_config_config_parses() {
     let sb = Sandbox::new();
-    sb.write_config(include_str!("../fixtures/design-example.toml"));
+    sb.write_config(include_str!("../fixtures/example-config.toml"));
     // --db overrides the example's path.
     let run = sb.run(["list-users", "--format", "json"]);
     run.ok();

@@ -1226,7 +1226,7 @@ fn verify_with_enroll_prints_one_json_object() {
     ]);
     run.ok();
     assert_eq!(sb.totp("bob").1, 0, "a new pending key");
-    // DESIGN.md: "JSON: a single object for single-user commands".
+    // JSON: a single object for single-user commands.
     let value: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout of verify --enroll --format json is not one JSON value ({e}):\n{}",

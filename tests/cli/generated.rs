@@ -38,6 +38,26 @@ fn completions_are_up_to_date() {
 }
 
 #[test]
+fn the_readme_configuration_table_is_up_to_date() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (begin, end) = ("<!-- config-table:begin -->\n", "<!-- config-table:end -->");
+    let a = readme
+        .find(begin)
+        .expect("README has the config table markers")
+        + begin.len();
+    let b = readme[a..].find(end).expect("README has the end marker") + a;
+    let want = twofactl::generate::config_table();
+    if readme[a..b] != want {
+        assert!(
+            std::env::var_os("UPDATE_GENERATED").is_some(),
+            "README.md's configuration table is stale; run `UPDATE_GENERATED=1 cargo test`"
+        );
+        std::fs::write(&path, format!("{}{want}{}", &readme[..a], &readme[b..])).unwrap();
+    }
+}
+
+#[test]
 fn man_pages_are_up_to_date() {
     check_generated(twofactl::generate::man_pages());
 }

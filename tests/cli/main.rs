@@ -13,6 +13,7 @@ mod generated;
 mod hostile;
 mod list_users;
 mod mail;
+mod newcomer;
 mod promises;
 mod pty;
 mod robustness;

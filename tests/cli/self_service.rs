@@ -697,11 +697,12 @@ fn requests_per_hour_are_capped() {
     sb.run(["verify", "alice", &code]).ok();
     // Another user has an allowance of their own.
     request_code(&sb, &server, "bob");
-    // An hour later the allowance is back.
+    // An hour later (alice has set up a new authenticator meanwhile) the allowance is back.
     sb.conn()
-        .execute(
-            "UPDATE twofactl_reset_requests SET created = created - 3601",
-            [],
+        .execute_batch(
+            "UPDATE twofactl_reset_requests SET created = created - 3601;
+             UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP', totp_enabled = 1
+             WHERE username = 'alice';",
         )
         .unwrap();
     request_code(&sb, &server, "alice");
@@ -850,6 +851,14 @@ fn concurrent_requests_respect_the_hourly_cap() {
     let (sb, server) = sandbox_with_mail(USERS, "");
     let relay = slow_relay(server.port, Duration::from_millis(500));
     sb.write_config(&mail_config(relay, "[reset]\nmax_requests_per_hour = 1\n"));
+    // dave gets an authenticator, so that he has something to reset.
+    sb.conn()
+        .execute(
+            "UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP', totp_enabled = 1
+             WHERE username = 'dave'",
+            [],
+        )
+        .unwrap();
     // Three rounds of six runs at once, one round per user.
     let mut seen = Vec::new();
     for user in ["alice", "bob", "dave"] {
@@ -946,8 +955,13 @@ fn no_password_without_a_terminal_is_a_usage_error() {
         .stderr_contains("--password-stdin");
     sb.assert_unchanged(&before);
     assert!(server.messages().is_empty());
+    // verify with no request open says so, before wanting a code.
+    sb.run(["verify", "alice"])
+        .code(3)
+        .stderr_contains("no open reset request");
     // verify without a code and no terminal.
-    sb.run(["verify", "alice"]).code(2);
+    request_code(&sb, &server, "alice");
+    sb.run(["verify", "alice"]).code(2).stderr_contains("CODE");
 }
 
 // ---- E-mail failures ---------------------------------------------------------------------

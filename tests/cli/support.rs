@@ -645,7 +645,17 @@ impl Run {
     #[track_caller]
     pub fn one_error_line(&self) -> &Run {
         let err = self.err();
-        let lines: Vec<&str> = err.lines().collect();
+        let mut lines: Vec<&str> = err.lines().collect();
+        // Under --format json the failure is also a JSON object, on the last line.
+        if lines.last().is_some_and(|l| l.starts_with("{\"error\":")) {
+            let v: Value = serde_json::from_str(lines.pop().unwrap()).unwrap();
+            assert_eq!(
+                v["error"]["exit"].as_i64(),
+                self.status.code().map(i64::from),
+                "the JSON error's exit code{}",
+                self.context()
+            );
+        }
         let ok = match lines.as_slice() {
             [e] => e.starts_with("twofactl: "),
             [e, h] => e.starts_with("twofactl: ") && h.starts_with("hint: "),
