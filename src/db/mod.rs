@@ -4,6 +4,7 @@
 //! (see `migrate`). Query helpers take `&Connection` so they work inside a transaction.
 
 pub mod audit;
+pub mod bulk;
 pub mod migrate;
 pub mod outbox;
 pub mod pending;

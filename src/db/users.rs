@@ -51,7 +51,8 @@ fn status(has_secret: bool, enabled: bool) -> Status {
     }
 }
 
-fn text<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, str>> {
+/// A text column as a string (invalid UTF-8 replaced, NULL empty, numbers written out).
+pub(super) fn text<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, str>> {
     Ok(match row.get_ref(i)? {
         ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b),
         ValueRef::Null => Cow::Borrowed(""),
