@@ -66,9 +66,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
 ];
 
 /// Example command lines per page ("" is the main page).
-fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
-    match page {
-        "" => &[
+const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "",
+        &[
             (
                 "Try everything on a sandbox, no server needed:",
                 "twofactl demo /tmp/twofactl-demo",
@@ -82,7 +83,10 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "twofactl request-reset alice && twofactl verify alice --enroll --qr-png alice.png",
             ),
         ],
-        "request-reset" => &[
+    ),
+    (
+        "request-reset",
+        &[
             (
                 "Ask for the password at a prompt:",
                 "twofactl request-reset alice",
@@ -92,14 +96,20 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "pass show app/alice | twofactl request-reset alice --password-stdin --format json",
             ),
         ],
-        "verify" => &[
+    ),
+    (
+        "verify",
+        &[
             ("Check the e-mailed code:", "twofactl verify alice 12345678"),
             (
                 "Check it and enrol a new authenticator at once:",
                 "twofactl verify alice 12345678 --enroll --qr-png alice.png",
             ),
         ],
-        "enroll" => &[
+    ),
+    (
+        "enroll",
+        &[
             (
                 "Show the QR code in the terminal and confirm the first code:",
                 "twofactl enroll alice",
@@ -113,7 +123,10 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "twofactl enroll alice --code 123456",
             ),
         ],
-        "admin-reset" => &[
+    ),
+    (
+        "admin-reset",
+        &[
             (
                 "Reset one user:",
                 "twofactl admin-reset alice --reason \"lost phone\" --yes",
@@ -127,7 +140,10 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "twofactl admin-reset --from-file - --reason \"offboarding\" --yes --format json < users.txt",
             ),
         ],
-        "list-users" => &[
+    ),
+    (
+        "list-users",
+        &[
             (
                 "Who has 2FA active:",
                 "twofactl list-users --status enabled",
@@ -137,7 +153,10 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "twofactl list-users --format csv > users.csv",
             ),
         ],
-        "audit" => &[
+    ),
+    (
+        "audit",
+        &[
             (
                 "The last week's admin resets:",
                 "twofactl audit --action admin-reset --since 7d",
@@ -147,23 +166,38 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "twofactl audit --user alice --format json",
             ),
         ],
-        "outbox" => &[
+    ),
+    (
+        "outbox",
+        &[
             ("What could not be delivered:", "twofactl outbox list"),
             ("Deliver it now:", "twofactl outbox send"),
         ],
-        "doctor" => &[
+    ),
+    (
+        "doctor",
+        &[
             ("Check database and mail server:", "twofactl doctor"),
             (
                 "And send one test message:",
                 "twofactl doctor --send-test you@example.com",
             ),
         ],
-        "demo" => &[(
+    ),
+    (
+        "demo",
+        &[(
             "Make a sandbox and walk through a reset:",
             "twofactl demo /tmp/twofactl-demo",
         )],
-        _ => &[],
-    }
+    ),
+];
+
+fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
+    EXAMPLES
+        .iter()
+        .find(|(p, _)| *p == page)
+        .map_or(&[], |(_, e)| *e)
 }
 
 /// The sections clap_mangen does not write: EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES, SEE ALSO.

@@ -246,18 +246,9 @@ impl ListRow<'_> {
     }
 }
 
-/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
-pub fn for_each<F>(
-    conn: &Connection,
-    n: &Names,
-    own_version: usize,
-    now: i64,
-    f: &Filter,
-    mut each: F,
-) -> Result<()>
-where
-    F: FnMut(&ListRow<'_>) -> Result<()>,
-{
+/// The WHERE clause of `list-users` for `f` (empty when nothing is filtered); the pattern
+/// is bound as `:pattern`.
+fn list_where(n: &Names, own_version: usize, f: &Filter) -> String {
     let mut conds = Vec::new();
     match f.status {
         Some(Status::Enabled) => conds.push(format!(
@@ -293,11 +284,26 @@ where
             e = n.email
         ));
     }
-    let where_ = if conds.is_empty() {
+    if conds.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conds.join(" AND "))
-    };
+    }
+}
+
+/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
+pub fn for_each<F>(
+    conn: &Connection,
+    n: &Names,
+    own_version: usize,
+    now: i64,
+    f: &Filter,
+    mut each: F,
+) -> Result<()>
+where
+    F: FnMut(&ListRow<'_>) -> Result<()>,
+{
+    let where_ = list_where(n, own_version, f);
     let limit = if f.limit.is_some() {
         "LIMIT :limit"
     } else {

@@ -5,13 +5,14 @@
 //! runs racing with the right code serialise on the write lock: exactly one succeeds.
 
 use anyhow::Result;
+use rusqlite::Connection;
 
 use super::notify::{self, Delivery};
 use super::{Env, Event, request, shell_word, tries};
 use crate::db::outbox::{self, Scope};
 use crate::db::reset::{self, RequestState};
 use crate::db::users::{Resetter, User};
-use crate::db::{self, Db};
+use crate::db::{self, Db, Names};
 use crate::error::{Exit, Failure, fail};
 use crate::mail::{MailConfig, Notice, compose};
 use crate::output::{rfc3339, safe};
@@ -100,10 +101,30 @@ pub fn verify(
     }
 
     // The right code: spend it and clear the 2FA, all in this transaction.
-    reset::set_state(&tx, req.id, RequestState::Spent, env.now())?;
-    let sessions_revoked = Resetter::new(&tx, &db.names)?.reset(user.id)?;
+    let (sessions_revoked, outbox_id) = spend_and_reset(env, &tx, &db.names, user, req.id, mail)?;
+    tx.commit()?;
+    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
+    Ok(Ok(Verified {
+        sessions_revoked,
+        delivery,
+        outbox_id,
+    }))
+}
+
+/// Spend request `request` and clear the user's 2FA, with its audit row and notification
+/// queued, inside the caller's transaction; returns the sessions revoked and the outbox id.
+fn spend_and_reset(
+    env: &Env,
+    tx: &Connection,
+    names: &Names,
+    user: &User,
+    request: i64,
+    mail: &MailConfig,
+) -> Result<(u64, i64)> {
+    reset::set_state(tx, request, RequestState::Spent, env.now())?;
+    let sessions_revoked = Resetter::new(tx, names)?.reset(user.id)?;
     env.audit(
-        &tx,
+        tx,
         user,
         &Event {
             changed: true,
@@ -117,20 +138,14 @@ pub fn verify(
         &Notice::SelfReset,
         env.now(),
     )?;
-    let outbox_id = outbox::Queue::new(&tx)?.push(
+    let outbox_id = outbox::Queue::new(tx)?.push(
         env.now(),
         user.id,
         &user.username,
         Notice::SelfReset.kind(),
         &msg,
     )?;
-    tx.commit()?;
-    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
-    Ok(Ok(Verified {
-        sessions_revoked,
-        delivery,
-        outbox_id,
-    }))
+    Ok((sessions_revoked, outbox_id))
 }
 
 /// A request that is over: spent, expired or voided.
