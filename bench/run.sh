@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark twofactl side by side with the sqlite3 CLI, on this machine, in one run.
 #
-# Usage: bench/run.sh [--users N] [--reset N] [--runs K] [--no-build] [--bin PATH] [--sqlite-only]
+# Usage: bench/run.sh [--users N] [--reset N[,N...]] [--runs K] [--no-build] [--bin PATH]
+#                     [--baseline PATH] [--sqlite-only]
 #
-#   --users N      users in the generated database          (default 1000000)
-#   --reset N      users reset by the admin-reset benchmark  (default 100000)
-#   --runs K       timed runs per command, median reported   (default 5)
-#   --no-build     do not run `cargo build --release`; use the existing binary
-#   --bin PATH     benchmark this twofactl binary instead (implies --no-build)
-#   --sqlite-only  skip twofactl entirely (tests the generator and the sqlite3 half)
+#   --users N        users in the generated database            (default 1000000)
+#   --reset N,...    users reset by the admin-reset benchmark; each size in turn
+#                                                                (default 100000)
+#   --runs K         timed runs per command, median reported     (default 5)
+#   --no-build       do not run `cargo build --release`; use the existing binary
+#   --bin PATH       benchmark this twofactl binary instead (implies --no-build)
+#   --baseline PATH  also run admin-reset with this twofactl binary (e.g. one built from
+#                    the previous commit), interleaved with the others: before and after
+#   --sqlite-only    skip twofactl entirely (tests the generator and the sqlite3 half)
 #
 # What it does (see DESIGN.md, "Performance"):
 #   1. Generates the application database from schema/app-schema.sql with the sqlite3 CLI
@@ -16,13 +20,14 @@
 #      20% disabled), one session per enabled user, settings app.name=Bench.
 #   2. list-users --format csv / json  vs  sqlite3 -csv -header / sqlite3 -json on the same
 #      columns; plus twofactl's peak RSS for list-users csv at 10, N/10 and N users.
-#   3. admin-reset --from-file of the first --reset non-admin users (audit rows, --no-notify)
-#      vs sqlite3 running the equivalent UPDATE statements in one transaction. Each run works
-#      on a fresh copy of the pristine database (the copy is not timed); each twofactl run is
-#      checked afterwards (users cleared, others untouched, one audit row per user).
-#   4. Prints a Markdown table (median wall time of K runs, interleaved twofactl/sqlite3,
-#      ratio twofactl/sqlite3, peak RSS from /usr/bin/time -f %M) and writes it to
-#      bench/results.md (overwritten).
+#   3. admin-reset --from-file of the first --reset users (admins too: --allow-admin; audit
+#      rows, --no-notify), for each size, vs sqlite3 running the equivalent UPDATE statements
+#      in one transaction (and vs --baseline). Each run works on a fresh copy of the pristine
+#      database (the copy is not timed); each run is checked afterwards (users cleared,
+#      others untouched; for twofactl one audit row per user).
+#   4. Prints Markdown tables (median wall time of K runs, interleaved twofactl/sqlite3,
+#      ratio twofactl/sqlite3, peak RSS from /usr/bin/time -f %M; admin-reset by size, with
+#      the baseline) and writes them to bench/results.md (overwritten).
 #
 # Progress goes to stderr; the results go to stdout and bench/results.md.
 
@@ -39,6 +44,7 @@ usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"; }
 USERS=1000000
 RESET=100000
 RUNS=5
+BASELINE=
 BUILD=1
 TWOFACTL=1
 BIN_ARG=
@@ -57,16 +63,24 @@ while (( $# )); do
         --runs=*) RUNS=${1#*=}; shift ;;
         --no-build) BUILD=0; shift ;;
         --bin) (( $# >= 2 )) || die "--bin needs a value"; BIN_ARG=$2; BUILD=0; shift 2 ;;
+        --baseline) (( $# >= 2 )) || die "--baseline needs a value"; BASELINE=$2; shift 2 ;;
+        --baseline=*) BASELINE=${1#*=}; shift ;;
         --sqlite-only) TWOFACTL=0; BUILD=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
 done
 need_int --users "$USERS" 1
-need_int --reset "$RESET" 1
 need_int --runs "$RUNS" 1
 # Strip leading zeros so that arithmetic does not read them as octal.
-USERS=$((10#$USERS)); RESET=$((10#$RESET)); RUNS=$((10#$RUNS))
+USERS=$((10#$USERS)); RUNS=$((10#$RUNS))
+IFS=, read -r -a RESETS <<<"$RESET"
+(( ${#RESETS[@]} >= 1 )) || die "--reset needs at least one size"
+for i in "${!RESETS[@]}"; do
+    need_int --reset "${RESETS[i]}" 1
+    RESETS[i]=$((10#${RESETS[i]}))
+    (( RESETS[i] <= USERS )) || die "--reset ${RESETS[i]} is more than --users $USERS"
+done
 
 # ---------------------------------------------------------------- environment
 
@@ -125,6 +139,13 @@ if (( TWOFACTL )); then
         NOTES+=("twofactl admin-reset has no --no-notify yet: run without it (notifications queued, exit 6 tolerated).")
         say "warning: admin-reset has no --no-notify; running without it"
     fi
+fi
+if [[ -n $BASELINE ]]; then
+    (( TWOFACTL )) || die "--baseline needs twofactl (not --sqlite-only)"
+    BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+    [[ -x $BASELINE ]] || die "--baseline $BASELINE is not an executable"
+    "$BASELINE" admin-reset --help 2>&1 | grep -q -- --no-notify ||
+        die "--baseline $BASELINE has no working 'admin-reset --no-notify'"
 fi
 
 # ---------------------------------------------------------------- database generation
@@ -293,72 +314,100 @@ done
 
 RESET_FILE=$TMP/reset-users.txt
 UPDATES=$TMP/updates.sql
-sqlite3 "$PRISTINE" "SELECT username FROM users WHERE is_admin = 0 ORDER BY id LIMIT $RESET" >"$RESET_FILE"
-got=$(wc -l <"$RESET_FILE")
-(( got == RESET )) || die "only $got non-admin users for --reset $RESET (use more --users)"
-{
-    echo 'BEGIN;'
-    sqlite3 "$PRISTINE" "SELECT 'UPDATE users SET totp_secret = NULL, totp_enabled = 0 WHERE username = ''' || username || ''';' FROM users WHERE is_admin = 0 ORDER BY id LIMIT $RESET"
-    echo 'COMMIT;'
-} >"$UPDATES"
+WORK=$TMP/work.db
+declare -A HAD_2FA=()
 
-RESET_SET="SELECT id FROM users WHERE is_admin = 0 ORDER BY id LIMIT $RESET"
-# 2FA still set outside the reset set: must not change.
-OTHERS_SET=$(sqlite3 "$PRISTINE" "SELECT count(*) FROM users WHERE id NOT IN ($RESET_SET) AND (totp_secret IS NOT NULL OR totp_enabled <> 0)")
-HAD_2FA=$(sqlite3 "$PRISTINE" "SELECT count(*) FROM users WHERE id IN ($RESET_SET) AND totp_secret IS NOT NULL")
+# reset_set N: the ids of the users a run of size N resets.
+reset_set() { echo "SELECT id FROM users ORDER BY id LIMIT $1"; }
 
-# check_reset DB WHO: the reset users are cleared and nobody else was touched;
-# for twofactl also one audit row per user of the file.
+# prepare_reset N: the user list and sqlite3's UPDATE script for size N.
+prepare_reset() {
+    local n=$1 got
+    sqlite3 "$PRISTINE" "SELECT username FROM users ORDER BY id LIMIT $n" >"$RESET_FILE"
+    got=$(wc -l <"$RESET_FILE")
+    (( got == n )) || die "only $got users for --reset $n (use more --users)"
+    {
+        echo 'BEGIN;'
+        sqlite3 "$PRISTINE" "SELECT 'UPDATE users SET totp_secret = NULL, totp_enabled = 0 WHERE username = ''' || username || ''';' FROM users ORDER BY id LIMIT $n"
+        echo 'COMMIT;'
+    } >"$UPDATES"
+    # 2FA still set outside the reset set: must not change.
+    OTHERS_SET=$(sqlite3 "$PRISTINE" "SELECT count(*) FROM users WHERE id NOT IN ($(reset_set "$n")) AND (totp_secret IS NOT NULL OR totp_enabled <> 0)")
+    HAD_2FA[$n]=$(sqlite3 "$PRISTINE" "SELECT count(*) FROM users WHERE id IN ($(reset_set "$n")) AND totp_secret IS NOT NULL")
+}
+
+# check_reset DB WHO N: the N reset users are cleared and nobody else was touched;
+# for twofactl (and the baseline) also one audit row per user of the file.
 check_reset() {
-    local db=$1 who=$2 res still others audit
-    res=$(sqlite3 -separator ' ' "$db" "SELECT (SELECT count(*) FROM users WHERE id IN ($RESET_SET) AND (totp_secret IS NOT NULL OR totp_enabled <> 0)), (SELECT count(*) FROM users WHERE id NOT IN ($RESET_SET) AND (totp_secret IS NOT NULL OR totp_enabled <> 0))") ||
+    local db=$1 who=$2 n=$3 res still others audit set
+    set=$(reset_set "$n")
+    res=$(sqlite3 -separator ' ' "$db" "SELECT (SELECT count(*) FROM users WHERE id IN ($set) AND (totp_secret IS NOT NULL OR totp_enabled <> 0)), (SELECT count(*) FROM users WHERE id NOT IN ($set) AND (totp_secret IS NOT NULL OR totp_enabled <> 0))") ||
         die "sanity check after $who: cannot query $db"
     read -r still others <<<"$res"
-    (( still == 0 )) || die "sanity check after $who: $still of the $RESET reset users still have 2FA set"
+    (( still == 0 )) || die "sanity check after $who: $still of the $n reset users still have 2FA set"
     (( others == OTHERS_SET )) || die "sanity check after $who: users outside the file changed ($others with 2FA set, expected $OTHERS_SET)"
-    if [[ $who == twofactl ]]; then
-        audit=$(sqlite3 "$db" "SELECT count(*) FROM twofactl_audit") || die "sanity check after twofactl: no twofactl_audit table"
-        (( audit == RESET )) || die "sanity check after twofactl: twofactl_audit has $audit rows, expected $RESET (users in the file whose 2FA was set: $HAD_2FA)"
+    if [[ $who != sqlite3 ]]; then
+        audit=$(sqlite3 "$db" "SELECT count(*) FROM twofactl_audit") || die "sanity check after $who: no twofactl_audit table"
+        (( audit == n )) || die "sanity check after $who: twofactl_audit has $audit rows, expected $n (users in the file whose 2FA was set: ${HAD_2FA[$n]})"
     fi
 }
 
-WORK=$TMP/work.db
 fresh_work() {
     rm -f -- "$WORK" "$WORK-journal" "$WORK-wal" "$WORK-shm"
     cp -- "$PRISTINE" "$WORK"
     sync -- "$WORK"       # so the timed command's fsync does not pay for the copy
 }
+# tf_reset BIN DB [ARGS...]
 tf_reset() {
-    run_timed /dev/null /dev/null "$TF_OK_RCS" "$BIN" --db "$1" admin-reset --from-file "$RESET_FILE" \
-        --reason bench --yes --no-input --allow-admin --format json "${NO_NOTIFY[@]}" "${@:2}"
+    run_timed /dev/null /dev/null "$TF_OK_RCS" "$1" --db "$2" admin-reset --from-file "$RESET_FILE" \
+        --reason bench --yes --no-input --allow-admin --format json "${NO_NOTIFY[@]}" "${@:3}"
 }
 
-say "admin-reset, $RESET users, $RUNS runs"
-# Untimed warm-up of each.
-if (( TWOFACTL )); then fresh_work; tf_reset "$WORK"; check_reset "$WORK" twofactl; fi
-fresh_work; run_timed "$UPDATES" /dev/null " 0 " sqlite3 "$WORK"; check_reset "$WORK" sqlite3
-for (( i = 1; i <= RUNS; i++ )); do
-    tf_last=
-    if (( TWOFACTL )); then
+# bench_reset N: K interleaved runs of twofactl, the baseline and sqlite3, each resetting
+# the first N users.
+bench_reset() {
+    local n=$1 i last
+    prepare_reset "$n"
+    say "admin-reset, $n users, $RUNS runs"
+    # Untimed warm-up of each.
+    if (( TWOFACTL )); then fresh_work; tf_reset "$BIN" "$WORK"; check_reset "$WORK" twofactl "$n"; fi
+    if [[ -n $BASELINE ]]; then fresh_work; tf_reset "$BASELINE" "$WORK"; check_reset "$WORK" baseline "$n"; fi
+    fresh_work; run_timed "$UPDATES" /dev/null " 0 " sqlite3 "$WORK"; check_reset "$WORK" sqlite3 "$n"
+    for (( i = 1; i <= RUNS; i++ )); do
+        last="run $i/$RUNS:"
+        if (( TWOFACTL )); then
+            fresh_work
+            tf_reset "$BIN" "$WORK"
+            record "reset$n:tf"
+            last+=" twofactl $(fmt_ms "$T_US") $(fmt_mib "$RSS_KB")"
+            check_reset "$WORK" twofactl "$n"
+        fi
+        if [[ -n $BASELINE ]]; then
+            fresh_work
+            tf_reset "$BASELINE" "$WORK"
+            record "reset$n:base"
+            last+=" baseline $(fmt_ms "$T_US") $(fmt_mib "$RSS_KB")"
+            check_reset "$WORK" baseline "$n"
+        fi
         fresh_work
-        tf_reset "$WORK"
-        record "reset:tf"
-        tf_last=$T_US
-        check_reset "$WORK" twofactl
-    fi
-    fresh_work
-    run_timed "$UPDATES" /dev/null " 0 " sqlite3 "$WORK"
-    record "reset:sq"
-    say "  reset run $i/$RUNS: twofactl $(fmt_ms "$tf_last") sqlite3 $(fmt_ms "$T_US")"
-    check_reset "$WORK" sqlite3
-done
+        run_timed "$UPDATES" /dev/null " 0 " sqlite3 "$WORK"
+        record "reset$n:sq"
+        say "  reset $n $last sqlite3 $(fmt_ms "$T_US")"
+        check_reset "$WORK" sqlite3 "$n"
+    done
+}
+
+for n in "${RESETS[@]}"; do bench_reset "$n"; done
+# The dry run and list-users after a reset use the first size.
+RESET=${RESETS[0]}
+prepare_reset "$RESET"
 
 if (( TWOFACTL )); then
     # Phase hint: the same command as a dry run (resolves the users, writes nothing).
     say "admin-reset --dry-run, $RESET users, $RUNS runs"
     fresh_work
     for (( i = 1; i <= RUNS; i++ )); do
-        tf_reset "$WORK" --dry-run
+        tf_reset "$BIN" "$WORK" --dry-run
         record "dry:tf"
     done
     [[ $(sqlite3 "$WORK" "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'twofactl%'") == 0 ]] ||
@@ -366,7 +415,7 @@ if (( TWOFACTL )); then
     # list-users again, on a database that now holds $RESET audit rows (twofactl's
     # last_2fa_change column reads them).
     AUDITED=$TMP/audited.db
-    fresh_work; tf_reset "$WORK"; mv -- "$WORK" "$AUDITED"
+    fresh_work; tf_reset "$BIN" "$WORK"; mv -- "$WORK" "$AUDITED"
     say "list-users csv after admin-reset, $USERS users, $RUNS runs"
     sqlite3 "$AUDITED" "$SQL_LIST_FULL LIMIT 1" >/dev/null ||
         die "twofactl's tables are not as this benchmark expects (twofactl_audit.user_id/time/changed, twofactl_reset_requests.user_id/state/expires)"
@@ -390,6 +439,22 @@ row() { # row LABEL KEY
     printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(fmt_ms "$tf")" "$(fmt_ms "$sq")" "$(ratio "$tf" "$sq")" \
         "$(fmt_mib "$(maxof "${RSSES[$2:tf]:-}")")" "$(fmt_mib "$(maxof "${RSSES[$2:sq]:-}")")"
 }
+reset_row() { # reset_row N: admin-reset of N users, twofactl vs the baseline vs sqlite3
+    local k=reset$1 tf base sq
+    tf=$(median "${TIMES[$k:tf]:-}")
+    base=$(median "${TIMES[$k:base]:-}")
+    sq=$(median "${TIMES[$k:sq]:-}")
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" \
+        "$(fmt_ms "$tf")" "$(fmt_ms "$base")" "$(fmt_ms "$sq")" "$(ratio "$tf" "$sq")" "$(ratio "$tf" "$base")" \
+        "$(fmt_mib "$(maxof "${RSSES[$k:tf]:-}")")" "$(fmt_mib "$(maxof "${RSSES[$k:base]:-}")")" \
+        "$(fmt_mib "$(maxof "${RSSES[$k:sq]:-}")")"
+}
+memory_verdict() { # memory_verdict LABEL KEY: the DESIGN bound is a peak RSS under 64 MiB
+    local rss
+    rss=$(maxof "${RSSES[$2:tf]:-}")
+    [[ -n $rss ]] || return 0
+    awk -v k="$rss" -v l="$1" 'BEGIN { printf "- %s: %s (peak %.1f MiB)\n", l, (k < 65536 ? "meets target" : "**misses target**"), k / 1024 }'
+}
 verdict() { # verdict LABEL KEY: the DESIGN target is ratio <= 1.00
     local tf sq
     tf=$(median "${TIMES[$2:tf]:-}")
@@ -406,7 +471,8 @@ report() {
     echo "- git rev: $GIT_REV"
     echo "- machine: $(nproc) CPUs, ${CPU_MODEL:-unknown CPU}, $(uname -sr)"
     echo "- twofactl: $TF_VERSION; sqlite3: $(sqlite3 --version | cut -d' ' -f1)"
-    echo "- parameters: --users $USERS --reset $RESET --runs $RUNS"
+    echo "- parameters: --users $USERS --reset $(IFS=,; echo "${RESETS[*]}") --runs $RUNS"
+    [[ -z $BASELINE ]] || echo "- baseline: $BASELINE ($("$BASELINE" --version 2>/dev/null | head -n 1 || echo "?"))"
     (( TWOFACTL )) || echo "- mode: --sqlite-only (twofactl not run)"
     echo
     echo "Median wall time of $RUNS runs each (twofactl and sqlite3 interleaved, after one untimed"
@@ -417,11 +483,18 @@ report() {
     echo "| --- | ---: | ---: | ---: | ---: | ---: |"
     row "list-users --format csv ($USERS users)" csv
     row "list-users --format json ($USERS users)" json
-    row "admin-reset --from-file ($RESET users)" reset
+    row "admin-reset --from-file ($RESET users)" "reset$RESET"
     if (( TWOFACTL )); then
         row "admin-reset --dry-run ($RESET users; no sqlite3 equivalent)" dry
         row "list-users --format csv ($USERS users, $RESET audit rows; sqlite3 with all 7 columns)" csvaudit
     fi
+    echo
+    echo "admin-reset --from-file by size (median wall time; peak RSS; the baseline is another"
+    echo "twofactl binary, given with --baseline, run interleaved with the others):"
+    echo
+    echo "| users reset | twofactl | baseline | sqlite3 | twofactl / sqlite3 | twofactl / baseline | twofactl peak RSS | baseline peak RSS | sqlite3 peak RSS |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for s in "${RESETS[@]}"; do reset_row "$s"; done
     echo
     echo "Memory of list-users --format csv by user count (should stay flat):"
     echo
@@ -440,7 +513,11 @@ report() {
         echo
         verdict "list-users csv" csv
         verdict "list-users json" json
-        verdict "admin-reset" reset
+        for s in "${RESETS[@]}"; do verdict "admin-reset, $s users" "reset$s"; done
+        echo
+        echo "Memory (DESIGN.md: admin-reset of 1,000,000 users under 64 MiB, one transaction):"
+        echo
+        for s in "${RESETS[@]}"; do memory_verdict "admin-reset, $s users" "reset$s"; done
         echo
     fi
     echo "Commands:"
@@ -449,9 +526,10 @@ report() {
     echo "  \`sqlite3 -csv -header DB \"$SQL_LIST\"\` (or \`sqlite3 -json\`)."
     echo "- admin-reset: \`twofactl --db WORK admin-reset --from-file FILE --reason bench --yes --no-input"
     echo "  --allow-admin --format json${NO_NOTIFY[*]:+ ${NO_NOTIFY[*]}} > /dev/null\` (audit rows, session deletion) vs"
-    echo "  \`sqlite3 WORK < updates.sql\` (BEGIN; $RESET UPDATE ... WHERE username = '...'; COMMIT;)."
-    echo "  The reset users are the first $RESET non-admins ($HAD_2FA of them had 2FA set). Every run"
-    echo "  starts from a fresh, synced copy of the pristine database (copy not timed)."
+    echo "  \`sqlite3 WORK < updates.sql\` (BEGIN; N UPDATE ... WHERE username = '...'; COMMIT;)."
+    echo "  The reset users are the first N users by id, administrators included:"
+    for s in "${RESETS[@]}"; do echo "  ($s users: ${HAD_2FA[$s]} of them had 2FA set)"; done
+    echo "  Every run starts from a fresh, synced copy of the pristine database (copy not timed)."
     if (( TWOFACTL )); then
         echo "- admin-reset --dry-run: the same twofactl command with \`--dry-run\` (resolves the users,"
         echo "  writes nothing); a hint of how the real run splits between resolving and writing."
@@ -464,10 +542,21 @@ report() {
     echo "Raw wall times, ms (CPU user+sys, s):"
     echo
     local k
-    for k in csv json reset dry csvaudit $(for s in "${MEM_SIZES[@]}"; do echo "mem$s"; done); do
-        for t in tf sq; do
+    local -A who=([tf]=twofactl [base]=baseline [sq]=sqlite3)
+    for k in csv json $(for s in "${RESETS[@]}"; do echo "reset$s"; done) dry csvaudit \
+        $(for s in "${MEM_SIZES[@]}"; do echo "mem$s"; done); do
+        for t in tf base sq; do
             [[ -n ${TIMES[$k:$t]:-} ]] || continue
-            echo "- $k/$( [[ $t == tf ]] && echo twofactl || echo sqlite3 ): $(fmt_raw "${TIMES[$k:$t]}") ($(tr ' ' '\n' <<<"${CPUS[$k:$t]}" | awk NF | paste -sd, - | sed 's/,/, /g'))"
+            echo "- $k/${who[$t]}: $(fmt_raw "${TIMES[$k:$t]}") ($(tr ' ' '\n' <<<"${CPUS[$k:$t]}" | awk NF | paste -sd, - | sed 's/,/, /g'))"
+        done
+    done
+    echo
+    echo "Peak RSS of the admin-reset runs, MiB:"
+    echo
+    for s in "${RESETS[@]}"; do
+        for t in tf base sq; do
+            [[ -n ${RSSES[reset$s:$t]:-} ]] || continue
+            echo "- reset$s/${who[$t]}: $(tr ' ' '\n' <<<"${RSSES[reset$s:$t]}" | awk NF | awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $1 / 1024 }')"
         done
     done
 }

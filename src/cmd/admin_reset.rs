@@ -1,64 +1,42 @@
-//! `admin-reset`: clear the 2FA of one user or of thousands, with a reason and an audit row
-//! each. Every named user is resolved and checked before anything changes; the whole run is
-//! one `BEGIN IMMEDIATE` transaction; output is printed only once it has committed.
+//! `admin-reset`: clear the 2FA of one user or of thousands (see `service::admin_reset`).
+//! This adapter checks the names given as arguments, streams `--from-file` line by line
+//! into the service (so a list of any length takes no more memory than one line), asks for
+//! the reason and the confirmation, and renders the results as text or JSON Lines once the
+//! change has committed.
 
-use std::collections::HashSet;
-use std::io::{IsTerminal, Read, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{Ctx, ambiguous_email, shell_word};
+use super::Ctx;
 use crate::cli::AdminResetArgs;
-use crate::db::audit::{self, Record};
-use crate::db::outbox::{self, Scope};
-use crate::db::users::{Lookup, Resetter, Resolver, User};
-use crate::db::{self, Mode, Names};
-use crate::error::{Exit, fail};
-use crate::mail::{Notice, compose};
+use crate::db::{Db, Mode};
+use crate::error::{Exit, Failure, fail};
 use crate::output::{self, safe};
-use crate::service::notify::{self, Delivery};
+use crate::service::admin_reset::{
+    self, Change, Checks, Outcome, Preview, Progress, Staged, Summary, UserResult, describe,
+};
+use crate::service::notify::Delivery;
 use crate::service::{MAX_NAME_BYTES, check_actor, check_name, check_reason};
 
 /// Runs at least this large get a progress bar (on a terminal).
-const PROGRESS_MIN: usize = 1000;
-
-pub const ACTION: &str = "admin-reset";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum Outcome {
-    Reset,
-    WouldReset,
-    Missing,
-    AlreadyClear,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Reset => "reset",
-            Outcome::WouldReset => "would_reset",
-            Outcome::Missing => "missing",
-            Outcome::AlreadyClear => "already_clear",
-        }
-    }
-}
+const PROGRESS_MIN: u64 = 1000;
 
 /// One JSON line per user; the keys are part of the interface.
 #[derive(Serialize)]
 struct Line<'a> {
     username: &'a str,
-    outcome: Outcome,
+    outcome: &'static str,
     sessions_revoked: u64,
     notified: bool,
 }
 
-#[derive(Serialize, Default)]
-struct Summary {
+#[derive(Serialize)]
+struct SummaryJson {
     reset: u64,
     missing: u64,
     already_clear: u64,
@@ -66,31 +44,20 @@ struct Summary {
 }
 
 #[derive(Serialize)]
-struct SummaryLine<'a> {
-    summary: &'a Summary,
-}
-
-/// A name as given, and what it resolved to.
-struct Target {
-    given: String,
-    user: Option<User>,
-}
-
-struct Done {
-    name: String,
-    outcome: Outcome,
-    sessions: u64,
-    outbox_id: Option<i64>,
+struct SummaryLine {
+    summary: SummaryJson,
 }
 
 pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
-    let names = collect_names(args)?;
-    let reason = reason(ctx, args)?;
+    let users = check_arguments(args)?;
+    let list = args.from_file.as_deref().map(List::open).transpose()?;
     let mut db = ctx.open_db(if args.dry_run {
         Mode::ReadOnly
     } else {
         Mode::ReadWrite
     })?;
+    let staged = stage(&db, args, &users, list)?;
+    let reason = reason(ctx, args)?;
     let actor = match &args.actor {
         Some(a) => Some(check_actor(&db.conn, &db.names, a)?),
         None => None,
@@ -101,173 +68,80 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     } else {
         Some(crate::mail::resolve(&ctx.config, &db.app_settings()?)?)
     };
-
+    let checks = Checks {
+        allow_admin: args.allow_admin,
+        skip_missing: args.skip_missing,
+    };
     if args.dry_run || !ctx.yes {
-        // One read transaction for all the lookups: a consistent snapshot, and one shared lock
-        // instead of a lock and journal check per user.
-        let snapshot = db.conn.unchecked_transaction()?;
-        let targets = resolve(&snapshot, &db.names, &names)?;
-        snapshot.finish()?;
-        check(&targets, args)?;
+        let preview = admin_reset::preview(&db, staged, checks)?;
         if args.dry_run {
-            let done = targets
-                .into_iter()
-                .map(|t| Done {
-                    outcome: match &t.user {
-                        None => Outcome::Missing,
-                        Some(u) if u.clear => Outcome::AlreadyClear,
-                        Some(_) => Outcome::WouldReset,
-                    },
-                    name: t.user.map_or(t.given, |u| u.username),
-                    sessions: 0,
-                    outbox_id: None,
-                })
-                .collect::<Vec<_>>();
-            return print(ctx, &done, true, &Delivery::default());
+            return print(ctx, &db, true, &Delivery::default());
         }
-        let to_reset: Vec<&str> = targets
-            .iter()
-            .filter_map(|t| t.user.as_ref().filter(|u| !u.clear))
-            .map(|u| u.username.as_str())
-            .collect();
-        if to_reset.is_empty() {
-            ctx.info("nothing to reset: every named user's 2FA is already clear");
-        } else {
-            ctx.prompt.confirm(
-                &format!(
-                    "Reset the 2FA of {} and revoke their sessions?",
-                    describe(&to_reset)
-                ),
-                false,
-            )?;
-        }
+        confirm(ctx, &preview)?;
     }
-
-    // The change itself: resolve again under the write lock, so that what is checked is
-    // what is changed, then apply everything in one transaction.
+    let change = Change {
+        reason: reason.as_deref(),
+        show_reason: args.show_reason,
+        actor: actor.as_deref(),
+        mail: mail.as_ref(),
+    };
     // From here Ctrl-C only raises a flag: before the commit the run stops with nothing
     // changed; after it, every result is printed and delivery stops (exit 6).
     let _hold = ctx.env.interrupt.hold();
-    let now = ctx.now();
-    let tx = db::write(&mut db.conn)?;
-    let targets = resolve(&tx, &db.names, &names)?;
-    check(&targets, args)?;
-    let progress = progress(ctx, targets.len());
-    let mut done = Vec::with_capacity(targets.len());
-    let detail = if mail.is_some() {
-        "notification queued"
-    } else {
-        "user not notified (--no-notify)"
-    };
-    let shown_reason = if args.show_reason {
-        reason.as_deref()
-    } else {
-        None
-    };
-    {
-        let mut resetter = Resetter::new(&tx, &db.names)?;
-        let mut log = audit::Writer::new(&tx)?;
-        let mut queue = outbox::Queue::new(&tx)?;
-        for t in targets {
-            progress.inc(1);
-            ctx.env.interrupt.check()?;
-            let Some(u) = t.user else {
-                done.push(Done {
-                    name: t.given,
-                    outcome: Outcome::Missing,
-                    sessions: 0,
-                    outbox_id: None,
-                });
-                continue;
-            };
-            let (outcome, sessions) = if u.clear {
-                (Outcome::AlreadyClear, 0)
-            } else {
-                (Outcome::Reset, resetter.reset(u.id)?)
-            };
-            let outbox_id = match &mail {
-                Some(m) if outcome == Outcome::Reset => {
-                    let notice = Notice::AdminReset {
-                        reason: shown_reason,
-                    };
-                    let msg = compose(m, &u.username, &u.email, &notice, now).map_err(|e| {
-                        fail(
-                            Exit::Mail,
-                            format!("cannot notify {}: {e}; nothing changed", safe(&u.username)),
-                        )
-                        .hint(
-                            "fix the user's e-mail address in the application, or pass --no-notify",
-                        )
-                    })?;
-                    Some(queue.push(now, u.id, &u.username, notice.kind(), &msg)?)
-                }
-                _ => None,
-            };
-            log.write(&Record {
-                time: now,
-                os_user: &ctx.env.os_user,
-                actor: actor.as_deref(),
-                action: ACTION,
-                user_id: Some(u.id),
-                username: &u.username,
-                reason: reason.as_deref(),
-                outcome: outcome.as_str(),
-                detail: (outcome == Outcome::Reset).then_some(detail),
-                changed: outcome == Outcome::Reset,
-            })?;
-            done.push(Done {
-                name: u.username,
-                outcome,
-                sessions,
-                outbox_id,
-            });
-        }
-    }
-    ctx.env.interrupt.check()?;
-    tx.commit().context("could not commit the reset")?;
-    progress.finish_and_clear();
-
-    // Notify after the commit, over one connection; failures stay in the outbox.
-    let ids = done.iter().filter_map(|d| d.outbox_id);
-    let delivery = match (&mail, ids.clone().min(), ids.max()) {
-        (Some(m), Some(lo), Some(hi)) => {
-            notify::deliver(&ctx.env, &mut db.conn, m, Scope::Range(lo, hi))
-        }
-        _ => Delivery::default(),
-    };
-    print(ctx, &done, false, &delivery)?;
+    let mut bar = Bar::new(ctx);
+    let applied = admin_reset::apply(&ctx.env, &mut db, staged, checks, &change, &mut bar)?;
+    bar.finish();
+    let delivery = admin_reset::notify(&ctx.env, &mut db, mail.as_ref(), applied);
+    print(ctx, &db, false, &delivery)?;
     delivery.into_result("notification")
 }
 
-/// The names from the arguments and `--from-file`, checked, in order, without repeats.
-fn collect_names(args: &AdminResetArgs) -> Result<Vec<String>> {
-    let mut names = Vec::new();
+/// The users named as arguments, checked, in order.
+fn check_arguments(args: &AdminResetArgs) -> Result<Vec<String>> {
+    if args.users.is_empty() && args.from_file.is_none() {
+        return Err(fail(Exit::Usage, "no users given")
+            .hint("name users as arguments, or pass --from-file FILE (- for stdin)")
+            .into());
+    }
+    let mut names = Vec::with_capacity(args.users.len());
     for (i, a) in args.users.iter().enumerate() {
         names.push(
             check_name(a)
                 .map_err(|why| fail(Exit::Usage, format!("user argument {}: {why}", i + 1)))?,
         );
     }
-    if let Some(path) = &args.from_file {
-        let from_file = read_list(path)?;
-        if from_file.is_empty() && names.is_empty() {
-            return Err(fail(
-                Exit::Usage,
-                format!("{} names no users", display_path(path)),
-            )
-            .hint("one username or e-mail address per line; blank lines and # comments are skipped")
-            .into());
-        }
-        names.extend(from_file);
-    }
-    if names.is_empty() {
-        return Err(fail(Exit::Usage, "no users given")
-            .hint("name users as arguments, or pass --from-file FILE (- for stdin)")
-            .into());
-    }
-    let mut seen = HashSet::with_capacity(names.len());
-    names.retain(|n| seen.insert(n.clone()));
     Ok(names)
+}
+
+/// Stage the names (arguments first, then the list) in the service, streaming the list.
+fn stage(
+    db: &Db,
+    args: &AdminResetArgs,
+    users: &[String],
+    list: Option<List<'_>>,
+) -> Result<Staged> {
+    let mut listed = 0;
+    let staged = admin_reset::stage(db, |add| {
+        for name in users {
+            add(name)?;
+        }
+        if let Some(list) = list {
+            listed = list.read(add)?;
+        }
+        Ok(())
+    })?;
+    if let Some(path) = &args.from_file
+        && listed == 0
+        && users.is_empty()
+    {
+        return Err(fail(
+            Exit::Usage,
+            format!("{} names no users", display_path(path)),
+        )
+        .hint("one username or e-mail address per line; blank lines and # comments are skipped")
+        .into());
+    }
+    Ok(staged)
 }
 
 fn display_path(path: &Path) -> String {
@@ -278,50 +152,87 @@ fn display_path(path: &Path) -> String {
     }
 }
 
-/// Read a list of users: one per line; blank lines and `#` comments skipped.
-fn read_list(path: &Path) -> Result<Vec<String>> {
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .context("could not read the user list from stdin")?;
-    } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| {
-                fail(
-                    Exit::Usage,
-                    format!("could not read user list {}: {e}", path.display()),
-                )
-            })?;
-    }
-    let mut names = Vec::new();
-    // A byte-order mark, as Windows editors write, is not part of the first name.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let bad = |why: String| {
-            fail(
-                Exit::Usage,
-                format!("{} line {}: {why}", display_path(path), i + 1),
-            )
-            .hint("give one username or e-mail address per line")
+/// A `--from-file` list of users, open: one per line; blank lines and `#` comments skipped.
+struct List<'p> {
+    path: &'p Path,
+    reader: Box<dyn BufRead + 'p>,
+}
+
+impl<'p> List<'p> {
+    /// Open the list (`-`: stdin); a file that cannot be opened is a usage error.
+    fn open(path: &'p Path) -> Result<List<'p>> {
+        let reader: Box<dyn BufRead + 'p> = if path == Path::new("-") {
+            Box::new(io::stdin().lock())
+        } else {
+            let file = File::open(path).map_err(|e| unreadable(path, &e))?;
+            Box::new(BufReader::with_capacity(64 * 1024, file))
         };
-        if line.len() > MAX_NAME_BYTES {
-            return Err(bad(format!(
-                "longer than {MAX_NAME_BYTES} bytes; not a user name"
-            ))
-            .into());
-        }
-        let text = std::str::from_utf8(line).map_err(|_| bad("not valid UTF-8".to_owned()))?;
-        let text = text.trim();
-        if text.is_empty() || text.starts_with('#') {
-            continue;
-        }
-        names.push(check_name(text).map_err(bad)?);
+        Ok(List { path, reader })
     }
-    Ok(names)
+
+    /// Give each name to `add`, in order, checked; returns how many there were. Stops at the
+    /// first bad line, naming it.
+    fn read(mut self, add: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
+        // A longer line is refused without being read whole (room for a byte-order mark and
+        // a CR LF around the longest name).
+        const LIMIT: u64 = MAX_NAME_BYTES as u64 + 5;
+        let mut line = Vec::with_capacity(256);
+        let (mut number, mut names) = (0_u64, 0_u64);
+        loop {
+            line.clear();
+            let n = (&mut self.reader)
+                .take(LIMIT)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.read_error(e))?;
+            if n == 0 {
+                return Ok(names);
+            }
+            number += 1;
+            let mut raw = line.strip_suffix(b"\n").unwrap_or(&line);
+            raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if number == 1 {
+                // A byte-order mark, as Windows editors write, is not part of the first name.
+                raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+            }
+            let bad = |why: String| self.bad_line(number, why);
+            if raw.len() > MAX_NAME_BYTES {
+                return Err(bad(format!(
+                    "longer than {MAX_NAME_BYTES} bytes; not a user name"
+                ))
+                .into());
+            }
+            let text = std::str::from_utf8(raw).map_err(|_| bad("not valid UTF-8".to_owned()))?;
+            let text = text.trim();
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            add(&check_name(text).map_err(bad)?)?;
+            names += 1;
+        }
+    }
+
+    fn bad_line(&self, number: u64, why: String) -> Failure {
+        fail(
+            Exit::Usage,
+            format!("{} line {number}: {why}", display_path(self.path)),
+        )
+        .hint("give one username or e-mail address per line")
+    }
+
+    fn read_error(&self, e: io::Error) -> anyhow::Error {
+        if self.path == Path::new("-") {
+            anyhow::Error::new(e).context("could not read the user list from stdin")
+        } else {
+            unreadable(self.path, &e).into()
+        }
+    }
+}
+
+fn unreadable(path: &Path, e: &io::Error) -> Failure {
+    fail(
+        Exit::Usage,
+        format!("could not read user list {}: {e}", path.display()),
+    )
 }
 
 fn reason(ctx: &Ctx, args: &AdminResetArgs) -> Result<Option<String>> {
@@ -337,144 +248,76 @@ fn reason(ctx: &Ctx, args: &AdminResetArgs) -> Result<Option<String>> {
     Ok(Some(check_reason(&reason)?))
 }
 
-fn resolve(conn: &Connection, names: &Names, given: &[String]) -> Result<Vec<Target>> {
-    let mut resolver = Resolver::new(conn, names)?;
-    let mut ids = HashSet::with_capacity(given.len());
-    let mut targets = Vec::with_capacity(given.len());
-    for name in given {
-        match resolver.lookup(name)? {
-            Lookup::Found(u) => {
-                // alice and alice@example.com are one user, reset once.
-                if ids.insert(u.id) {
-                    targets.push(Target {
-                        given: name.clone(),
-                        user: Some(u),
-                    });
-                }
-            }
-            Lookup::Missing => targets.push(Target {
-                given: name.clone(),
-                user: None,
-            }),
-            Lookup::Ambiguous => return Err(ambiguous_email(name).into()),
-        }
+fn confirm(ctx: &Ctx, preview: &Preview) -> Result<()> {
+    if preview.to_reset == 0 {
+        ctx.info("nothing to reset: every named user's 2FA is already clear");
+        return Ok(());
     }
-    Ok(targets)
-}
-
-/// Stop before any change when a user is missing or an administrator is not allowed.
-fn check(targets: &[Target], args: &AdminResetArgs) -> Result<()> {
-    if !args.skip_missing {
-        let missing: Vec<&str> = targets
-            .iter()
-            .filter(|t| t.user.is_none())
-            .map(|t| t.given.as_str())
-            .collect();
-        if let Some(first) = missing.first() {
-            return Err(fail(
-                Exit::NotFound,
-                format!("no such user: {}; nothing changed", describe(&missing)),
-            )
-            .hint(format!(
-                "twofactl list-users --match {}, or pass --skip-missing",
-                shell_word(first)
-            ))
-            .into());
-        }
-    }
-    if !args.allow_admin {
-        let admins: Vec<&str> = targets
-            .iter()
-            .filter_map(|t| t.user.as_ref())
-            .filter(|u| u.is_admin)
-            .map(|u| u.username.as_str())
-            .collect();
-        if !admins.is_empty() {
-            return Err(fail(
-                Exit::Usage,
-                format!(
-                    "{} {} an administrator of the application; nothing changed",
-                    describe(&admins),
-                    if admins.len() == 1 { "is" } else { "are" }
-                ),
-            )
-            .hint("pass --allow-admin to reset administrators too")
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// "alice", "alice and bob", "alice, bob, carol and 997 more" (terminal-safe).
-fn describe(names: &[&str]) -> String {
-    const SHOWN: usize = 3;
-    let safe_names: Vec<String> = names
-        .iter()
-        .take(SHOWN)
-        .map(|n| safe(n).into_owned())
-        .collect();
-    match names.len() {
-        0 => String::new(),
-        1 => safe_names[0].clone(),
-        n if n <= SHOWN => format!(
-            "{} and {}",
-            safe_names[..n - 1].join(", "),
-            safe_names[n - 1]
+    ctx.prompt.confirm(
+        &format!(
+            "Reset the 2FA of {} and revoke their sessions?",
+            describe(&preview.first, preview.to_reset)
         ),
-        n => format!("{} and {} more", safe_names.join(", "), n - SHOWN),
+        false,
+    )
+}
+
+/// The progress bar on stderr: on a terminal, for large runs, unless `--quiet`.
+struct Bar {
+    bar: ProgressBar,
+    shown: bool,
+}
+
+impl Bar {
+    fn new(ctx: &Ctx) -> Bar {
+        Bar {
+            bar: ProgressBar::hidden(),
+            shown: !ctx.quiet && io::stderr().is_terminal(),
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }
 
-fn progress(ctx: &Ctx, len: usize) -> ProgressBar {
-    if ctx.quiet || len < PROGRESS_MIN || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+impl Progress for Bar {
+    fn begin(&mut self, targets: u64) {
+        if !self.shown || targets < PROGRESS_MIN {
+            return;
+        }
+        self.bar = ProgressBar::with_draw_target(Some(targets), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} users  {elapsed}") {
+            self.bar.set_style(style);
+        }
     }
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} users  {elapsed}") {
-        bar.set_style(style);
+
+    fn advance(&mut self) {
+        self.bar.inc(1);
     }
-    bar
 }
 
-fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result<()> {
-    let mut summary = Summary {
-        dry_run,
-        ..Summary::default()
-    };
+fn print(ctx: &Ctx, db: &Db, dry_run: bool, delivery: &Delivery) -> Result<()> {
     let mut out = output::stdout();
-    for d in done {
-        match d.outcome {
-            Outcome::Reset | Outcome::WouldReset => summary.reset += 1,
-            Outcome::Missing => summary.missing += 1,
-            Outcome::AlreadyClear => summary.already_clear += 1,
-        }
-        if ctx.json() {
-            output::json_line(
-                &mut out,
-                &Line {
-                    username: &d.name,
-                    outcome: d.outcome,
-                    sessions_revoked: d.sessions,
-                    notified: d.outbox_id.is_some_and(|id| delivery.delivered(id)),
-                },
-            )?;
-        } else {
-            let what = match d.outcome {
-                Outcome::Reset => "reset",
-                Outcome::WouldReset => "would reset",
-                Outcome::Missing => "missing",
-                Outcome::AlreadyClear => "already clear",
-            };
-            write!(out, "{what:<14}{}", safe(&d.name))?;
-            if d.sessions > 0 {
-                let s = if d.sessions == 1 { "" } else { "s" };
-                write!(out, " ({} session{s} revoked)", d.sessions)?;
-            }
-            writeln!(out)?;
-        }
-    }
+    let summary = admin_reset::report(db, dry_run, delivery, |r| print_one(ctx, &mut out, r))?;
     if ctx.json() {
-        output::json_line(&mut out, &SummaryLine { summary: &summary })?;
+        let Summary {
+            reset,
+            missing,
+            already_clear,
+            dry_run,
+        } = summary;
+        output::json_line(
+            &mut out,
+            &SummaryLine {
+                summary: SummaryJson {
+                    reset,
+                    missing,
+                    already_clear,
+                    dry_run,
+                },
+            },
+        )?;
     }
     out.flush()?;
     let verb = if dry_run { "would reset" } else { "reset" };
@@ -493,16 +336,51 @@ fn print(ctx: &Ctx, done: &[Done], dry_run: bool, delivery: &Delivery) -> Result
     Ok(())
 }
 
+fn print_one(ctx: &Ctx, out: &mut impl Write, r: &UserResult<'_>) -> Result<()> {
+    if ctx.json() {
+        output::json_line(
+            out,
+            &Line {
+                username: r.username,
+                outcome: r.outcome.as_str(),
+                sessions_revoked: r.sessions_revoked,
+                notified: r.notified,
+            },
+        )?;
+        return Ok(());
+    }
+    let what = match r.outcome {
+        Outcome::Reset => "reset",
+        Outcome::WouldReset => "would reset",
+        Outcome::Missing => "missing",
+        Outcome::AlreadyClear => "already clear",
+    };
+    write!(out, "{what:<14}{}", safe(r.username))?;
+    if r.sessions_revoked > 0 {
+        let s = if r.sessions_revoked == 1 { "" } else { "s" };
+        write!(out, " ({} session{s} revoked)", r.sessions_revoked)?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_are_described_briefly() {
-        assert_eq!(describe(&["a"]), "a");
-        assert_eq!(describe(&["a", "b"]), "a and b");
-        assert_eq!(describe(&["a", "b", "c"]), "a, b and c");
-        assert_eq!(describe(&["a", "b", "c", "d", "e"]), "a, b, c and 2 more");
+    /// The names `List::read` gives for `bytes`, or its error.
+    fn read(bytes: &[u8]) -> Result<Vec<String>, String> {
+        let list = List {
+            path: Path::new("list.txt"),
+            reader: Box::new(io::Cursor::new(bytes.to_vec())),
+        };
+        let mut names = Vec::new();
+        list.read(&mut |n| {
+            names.push(n.to_owned());
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(names)
     }
 
     #[test]
@@ -512,5 +390,42 @@ mod tests {
         assert!(check_name("a\nb").is_err());
         assert!(check_name("a\0b").is_err());
         assert!(check_name(&"x".repeat(MAX_NAME_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn a_list_is_read_line_by_line() {
+        assert_eq!(
+            read(b"\xEF\xBB\xBFalice\r\n\n  bob  \n# carol\n\tdave\nerin").unwrap(),
+            ["alice", "bob", "dave", "erin"]
+        );
+        assert_eq!(read(b"").unwrap(), Vec::<String>::new());
+        let e = read(b"alice\n\xff\n").unwrap_err();
+        assert!(e.contains("list.txt line 2: not valid UTF-8"), "{e}");
+        let e = read(b"alice\nbob\rcarol\n").unwrap_err();
+        assert!(
+            e.contains("line 2") && e.contains("control character"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_refused_without_reading_it_whole() {
+        let longest = "x".repeat(MAX_NAME_BYTES);
+        assert_eq!(
+            read(format!("\u{feff}{longest}\r\n").as_bytes()).unwrap(),
+            [longest.as_str()]
+        );
+        let mut list = b"alice\n".to_vec();
+        list.extend(std::iter::repeat_n(b'a', MAX_NAME_BYTES + 1));
+        let e = read(&list).unwrap_err();
+        assert!(e.contains("line 2: longer than"), "{e}");
+        // A line without end is not read to its end: the reader stops after the limit.
+        let mut reader = io::Cursor::new(vec![b'a'; 1 << 20]);
+        let list = List {
+            path: Path::new("-"),
+            reader: Box::new(&mut reader),
+        };
+        assert!(list.read(&mut |_| Ok(())).is_err());
+        assert!(reader.position() < 2 * MAX_NAME_BYTES as u64);
     }
 }

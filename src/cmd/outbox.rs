@@ -121,7 +121,7 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
             &mut out,
             &serde_json::json!({
                 "sent": delivery.sent,
-                "failed": delivery.failed.len(),
+                "failed": delivery.failed,
                 "interrupted": interrupted,
             }),
         )?;
@@ -131,7 +131,7 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
         "sent {} message{}; {} failed",
         delivery.sent,
         if delivery.sent == 1 { "" } else { "s" },
-        delivery.failed.len()
+        delivery.failed
     ));
     if interrupted > 0 && !retry_interrupted {
         ctx.info(format_args!(

@@ -51,7 +51,8 @@ fn status(has_secret: bool, enabled: bool) -> Status {
     }
 }
 
-fn text<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, str>> {
+/// A text column as a string (invalid UTF-8 replaced, NULL empty, numbers written out).
+pub(super) fn text<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, str>> {
     Ok(match row.get_ref(i)? {
         ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b),
         ValueRef::Null => Cow::Borrowed(""),
@@ -245,8 +246,9 @@ impl ListRow<'_> {
     }
 }
 
-/// The `list-users` query for `f`: values are bound as `:pattern` and `:limit`.
-fn list_sql(n: &Names, own_version: usize, f: &Filter) -> String {
+/// The WHERE clause of `list-users` for `f` (empty when nothing is filtered); the pattern
+/// is bound as `:pattern`.
+fn list_where(n: &Names, own_version: usize, f: &Filter) -> String {
     let mut conds = Vec::new();
     match f.status {
         Some(Status::Enabled) => conds.push(format!(
@@ -282,11 +284,26 @@ fn list_sql(n: &Names, own_version: usize, f: &Filter) -> String {
             e = n.email
         ));
     }
-    let where_ = if conds.is_empty() {
+    if conds.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conds.join(" AND "))
-    };
+    }
+}
+
+/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
+pub fn for_each<F>(
+    conn: &Connection,
+    n: &Names,
+    own_version: usize,
+    now: i64,
+    f: &Filter,
+    mut each: F,
+) -> Result<()>
+where
+    F: FnMut(&ListRow<'_>) -> Result<()>,
+{
+    let where_ = list_where(n, own_version, f);
     let limit = if f.limit.is_some() {
         "LIMIT :limit"
     } else {
@@ -303,22 +320,6 @@ fn list_sql(n: &Names, own_version: usize, f: &Filter) -> String {
         enabled = n.totp_enabled,
         users = n.users,
     );
-    sql
-}
-
-/// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
-pub fn for_each<F>(
-    conn: &Connection,
-    n: &Names,
-    own_version: usize,
-    now: i64,
-    f: &Filter,
-    mut each: F,
-) -> Result<()>
-where
-    F: FnMut(&ListRow<'_>) -> Result<()>,
-{
-    let sql = list_sql(n, own_version, f);
     let mut stmt = conn.prepare(&sql)?;
     if let Some(p) = f.pattern {
         let i = stmt.parameter_index(":pattern")?.expect("bound in the SQL");

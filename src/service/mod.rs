@@ -3,6 +3,7 @@
 //! over the open database that returns a typed outcome; none prints, prompts or knows clap.
 //! Commands call them and render their outcomes. The clock is read where a decision is made.
 
+pub mod admin_reset;
 pub mod enroll;
 pub mod notify;
 pub mod request;

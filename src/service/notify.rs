@@ -4,8 +4,6 @@
 //! reported in the [`Delivery`], the rest stays in the outbox for `outbox send`, and the
 //! command prints every committed result before it exits 6.
 
-use std::collections::{HashMap, HashSet};
-
 use anyhow::Result;
 use rusqlite::Connection;
 
@@ -17,14 +15,18 @@ use crate::mail::{MailConfig, Mailer, Outgoing};
 /// Messages claimed and settled per transaction.
 const BATCH: usize = 100;
 
-/// What a delivery run did.
+/// What a delivery run did. Its size does not grow with the number of messages sent: a run
+/// takes them in id order, so the ids that went out are kept as ranges, and a failure as a
+/// count (and the shortest error, for the message).
 #[derive(Debug, Default)]
 pub struct Delivery {
     pub sent: u64,
-    /// The ids of the messages that went out.
-    pub delivered: HashSet<i64>,
-    /// The error of each message that failed (it stays in the outbox).
-    pub failed: HashMap<i64, String>,
+    /// The ids of the messages that went out, as ranges of consecutive ids, ascending.
+    delivered: Vec<(i64, i64)>,
+    /// How many messages failed (they stay in the outbox).
+    pub failed: u64,
+    /// The shortest error among the failed messages.
+    failure: Option<String>,
     /// Ctrl-C stopped the run before every message was sent.
     pub interrupted: bool,
     /// Something other than a message stopped the run (e.g. the database was busy while
@@ -35,12 +37,29 @@ pub struct Delivery {
 impl Delivery {
     /// Whether every message in scope went out.
     pub fn complete(&self) -> bool {
-        self.failed.is_empty() && !self.interrupted && self.stopped.is_none()
+        self.failed == 0 && !self.interrupted && self.stopped.is_none()
     }
 
-    /// Whether the message `id` went out (it was neither refused nor left behind).
+    /// Whether the message `id` went out (it was neither refused nor left behind), also when
+    /// the database was too busy to record it as sent.
     pub fn delivered(&self, id: i64) -> bool {
-        self.delivered.contains(&id)
+        let i = self.delivered.partition_point(|&(_, hi)| hi < id);
+        self.delivered.get(i).is_some_and(|&(lo, _)| lo <= id)
+    }
+
+    fn went_out(&mut self, id: i64) {
+        self.sent += 1;
+        match self.delivered.last_mut() {
+            Some((_, hi)) if id.checked_sub(1) == Some(*hi) => *hi = id,
+            _ => self.delivered.push((id, id)),
+        }
+    }
+
+    fn refused(&mut self, error: &str) {
+        self.failed += 1;
+        if self.failure.as_ref().is_none_or(|f| error.len() < f.len()) {
+            self.failure = Some(error.to_owned());
+        }
     }
 
     /// Exit 6 when anything was not delivered, naming why.
@@ -62,10 +81,10 @@ impl Delivery {
             .hint(outbox)
             .into());
         }
-        let Some(first) = self.failed.values().min_by_key(|e| e.len()).cloned() else {
+        let Some(first) = self.failure else {
             return Ok(());
         };
-        let n = self.failed.len();
+        let n = self.failed;
         Err(fail(
             Exit::Mail,
             format!(
@@ -128,23 +147,46 @@ fn send_batch(
                 bytes: item.message.clone(),
             },
             _ => {
-                let e = "invalid address in the outbox".to_owned();
-                report.failed.insert(item.id, e.clone());
-                outcomes.push((item.id, outbox::Outcome::Failed(e)));
+                let e = "invalid address in the outbox";
+                report.refused(e);
+                outcomes.push((item.id, outbox::Outcome::Failed(e.to_owned())));
                 continue;
             }
         };
         match mailer.send(&msg) {
             Ok(()) => {
-                report.sent += 1;
-                report.delivered.insert(item.id);
+                report.went_out(item.id);
                 outcomes.push((item.id, outbox::Outcome::Sent));
             }
             Err(e) => {
-                report.failed.insert(item.id, e.message.clone());
+                report.refused(&e.message);
                 outcomes.push((item.id, outbox::Outcome::Failed(e.message)));
             }
         }
     }
     outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivered_ids_are_kept_as_ranges() {
+        let mut d = Delivery::default();
+        for id in [3, 4, 5, 7, 8, 11] {
+            d.went_out(id);
+        }
+        d.refused("550 no such user: c@example.com");
+        d.refused("451 try later");
+        d.refused("554 refused: a much longer reason");
+        assert_eq!(d.delivered, [(3, 5), (7, 8), (11, 11)]);
+        let went: Vec<i64> = (0..14).filter(|&id| d.delivered(id)).collect();
+        assert_eq!(went, [3, 4, 5, 7, 8, 11]);
+        assert_eq!((d.sent, d.failed), (6, 3));
+        assert!(!d.complete());
+        let e = d.into_result("notification").unwrap_err().to_string();
+        assert_eq!(e, "3 notifications could not be sent: 451 try later");
+        assert!(Delivery::default().into_result("message").is_ok());
+    }
 }

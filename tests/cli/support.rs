@@ -5,7 +5,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -824,51 +824,122 @@ pub fn big_name(i: usize) -> String {
 /// Copy the bulk fixture (BIG users, all with 2FA enabled, every third with a session) to
 /// `dest`. It is built once and kept in cargo's target tmpdir.
 pub fn big_db(dest: &Path) {
-    std::fs::copy(big_template(), dest).unwrap();
+    bulk_db(dest, BIG);
 }
 
 /// A `--from-file` list naming every user of the bulk fixture.
 pub fn big_names(dest: &Path) {
-    let mut s = String::with_capacity(BIG * 11);
-    for i in 0..BIG {
+    bulk_names(dest, BIG);
+}
+
+/// Copy a bulk fixture of `n` users (at most 1,000,000; made like the BIG one) to `dest`.
+pub fn bulk_db(dest: &Path, n: usize) {
+    std::fs::copy(bulk_template(n), dest).unwrap();
+}
+
+/// A `--from-file` list naming every user of the bulk fixture of `n` users.
+pub fn bulk_names(dest: &Path, n: usize) {
+    let mut s = String::with_capacity(n * 11);
+    for i in 0..n {
         s.push_str(&big_name(i));
         s.push('\n');
     }
     std::fs::write(dest, s).unwrap();
 }
 
-fn big_template() -> &'static Path {
-    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        // Bump the version when the bulk fixture changes.
-        let path = dir.join(format!("twofactl-bulk-v1-{BIG}.db"));
-        if path.is_file() {
-            return path;
-        }
-        let tmp = tempfile::NamedTempFile::new_in(&dir).unwrap();
-        {
-            let conn = Connection::open(tmp.path()).unwrap();
-            conn.execute_batch(twofactl::APP_SCHEMA).unwrap();
-            conn.pragma_update(None, "user_version", APP_USER_VERSION)
-                .unwrap();
-            conn.execute_batch(&format!(
-                "BEGIN;
-                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
-                 INSERT INTO users (username, email, password_hash, is_admin, totp_secret, totp_enabled)
-                 SELECT printf('user%06d', i), printf('user%06d@example.com', i),
-                        '$argon2id$v=19$m=19456,t=2,p=1$ZHVtbXlzYWx0MTIz$ZHVtbXloYXNoZHVtbXloYXNoZHVtbXloYXNo',
-                        0, printf('BULKKEY%025d', i), 1
-                 FROM n;
-                 INSERT INTO sessions (id, user_id) SELECT 'bulk-' || id, id FROM users WHERE id % 3 = 0;
-                 COMMIT;",
-                last = BIG - 1
-            ))
+fn bulk_template(n: usize) -> PathBuf {
+    assert!(n <= 1_000_000, "big_name has six digits");
+    // One build of each size at a time; the file stays for later runs.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _building = BUILDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    // Bump the version when the bulk fixture changes.
+    let path = dir.join(format!("twofactl-bulk-v1-{n}.db"));
+    if path.is_file() {
+        return path;
+    }
+    let tmp = tempfile::NamedTempFile::new_in(&dir).unwrap();
+    {
+        let conn = Connection::open(tmp.path()).unwrap();
+        conn.execute_batch(twofactl::APP_SCHEMA).unwrap();
+        conn.pragma_update(None, "user_version", APP_USER_VERSION)
             .unwrap();
-        }
-        tmp.persist(&path).unwrap();
-        path
-    })
+        conn.execute_batch(&format!(
+            "BEGIN;
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT INTO users (username, email, password_hash, is_admin, totp_secret, totp_enabled)
+             SELECT printf('user%06d', i), printf('user%06d@example.com', i),
+                    '$argon2id$v=19$m=19456,t=2,p=1$ZHVtbXlzYWx0MTIz$ZHVtbXloYXNoZHVtbXloYXNoZHVtbXloYXNo',
+                    0, printf('BULKKEY%025d', i), 1
+             FROM n;
+             INSERT INTO sessions (id, user_id) SELECT 'bulk-' || id, id FROM users WHERE id % 3 = 0;
+             COMMIT;",
+            last = n - 1
+        ))
+        .unwrap();
+    }
+    tmp.persist(&path).unwrap();
+    path
+}
+
+/// The variable that hands the probe (below) the arguments of the run it measures.
+const PROBE: &str = "TWOFACTL_TEST_PROBE";
+
+/// Run the binary in the sandbox with `args`, and return its exit code and its peak RSS in
+/// KiB. The run is made by a process of its own (this test binary, running only
+/// `rss_probe`), whose one child it is: the kernel's maximum RSS of a process's children
+/// (getrusage RUSAGE_CHILDREN) then counts this run alone, not the other tests' runs.
+pub fn peak_rss(sb: &Sandbox, args: &[&str]) -> (Option<i32>, u64) {
+    let mut cmd = StdCommand::new(std::env::current_exe().unwrap());
+    sb.clean_env(&mut cmd);
+    let out = cmd
+        .env(PROBE, serde_json::to_string(args).unwrap())
+        .args(["support::rss_probe", "--exact", "--ignored", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The test harness may have begun the line ("test support::rss_probe ... ").
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("rss_probe: ").map(|(_, report)| report))
+        .unwrap_or_else(|| {
+            panic!(
+                "the probe did not report:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let v: Value = serde_json::from_str(line).unwrap();
+    (
+        v["exit"].as_i64().map(|c| i32::try_from(c).unwrap()),
+        v["max_rss_kib"].as_u64().unwrap(),
+    )
+}
+
+/// The other half of [`peak_rss`]; does nothing unless armed by it.
+#[test]
+#[ignore = "helper: runs only as the probe of support::peak_rss"]
+fn rss_probe() {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let Some(args) = std::env::var_os(PROBE) else {
+        return;
+    };
+    let args: Vec<String> = serde_json::from_str(args.to_str().unwrap()).unwrap();
+    let status = StdCommand::new(bin())
+        .args(&args)
+        .env_remove(PROBE)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap();
+    println!(
+        "rss_probe: {}",
+        serde_json::json!({"exit": status.code(), "max_rss_kib": usage.max_rss()})
+    );
 }
 
 /// All-or-nothing check of a bulk run on the bulk fixture: `PRAGMA integrity_check` is ok,

@@ -1,0 +1,575 @@
+//! Bulk runs (`admin-reset` of one user or of a million) staged in TEMP tables, so that
+//! memory does not grow with the number of names: the names as given (`twofactl_names`, in
+//! order), the users they resolve to (`twofactl_targets`, one row per
+//! user, in the order first named) and what the change did to each (`twofactl_results`).
+//! TEMP tables live in a file of the connection's own, never in the application's database
+//! (so they work on a read-only connection too), and vanish with the connection.
+//!
+//! Names resolve as `users::Resolver` resolves one: by username, else, for a name containing
+//! `@`, by e-mail address (ASCII case-insensitive), where an address shared by several users
+//! is ambiguous. Here it is done set-based, in one statement per step.
+
+use std::borrow::Cow;
+
+use anyhow::Result;
+use rusqlite::{Connection, params};
+
+use super::Names;
+use super::users::text;
+
+/// The staging tables. A user named twice (alice and alice@example.com), like a missing name
+/// given twice, is a target once, at its first place: `twofactl_targets.key` (the user's id,
+/// or the name that is no user) is UNIQUE. Columns copied from the application's table have
+/// no type, so that their values are kept exactly as stored.
+const TABLES: &str = "
+    CREATE TEMP TABLE IF NOT EXISTS twofactl_names (
+        seq   INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL
+    );
+    CREATE TEMP TABLE IF NOT EXISTS twofactl_email_names (
+        seq   INTEGER PRIMARY KEY,
+        name  TEXT NOT NULL COLLATE NOCASE
+    );
+    CREATE INDEX IF NOT EXISTS temp.twofactl_email_names_name ON twofactl_email_names (name);
+    CREATE TEMP TABLE IF NOT EXISTS twofactl_email_matches (
+        seq      INTEGER PRIMARY KEY,
+        user_id  INTEGER,
+        matches  INTEGER NOT NULL
+    );
+    CREATE TEMP TABLE IF NOT EXISTS twofactl_targets (
+        seq       INTEGER PRIMARY KEY,
+        key       UNIQUE,
+        user_id   INTEGER,
+        name,
+        email,
+        is_admin  INTEGER,
+        clear     INTEGER
+    );
+    CREATE TEMP TABLE IF NOT EXISTS twofactl_results (
+        seq        INTEGER PRIMARY KEY,
+        sessions   INTEGER NOT NULL,
+        outbox_id  INTEGER
+    );";
+
+/// Pages of the TEMP tables kept in memory (KiB); the rest is in their file.
+const TEMP_CACHE_KIB: i64 = 4096;
+
+/// Make the staging tables (empty) on `conn`. TEMP tables are kept in a file, whatever the
+/// SQLite build's default, so that a long list does not grow the heap.
+pub fn create(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "temp_store", "FILE")?;
+    conn.pragma_update(Some("temp"), "cache_size", -TEMP_CACHE_KIB)?;
+    conn.execute_batch(TABLES)?;
+    conn.execute_batch(
+        "DELETE FROM temp.twofactl_names;
+         DELETE FROM temp.twofactl_email_names;
+         DELETE FROM temp.twofactl_email_matches;
+         DELETE FROM temp.twofactl_targets;
+         DELETE FROM temp.twofactl_results;",
+    )?;
+    Ok(())
+}
+
+/// Names inserted per statement: one statement per name would spend more time starting
+/// statements than storing names.
+const ROWS: usize = 64;
+
+/// Appends names to `twofactl_names` (inside a transaction), a few rows per statement.
+pub struct NameWriter<'c> {
+    conn: &'c Connection,
+    insert: rusqlite::Statement<'c>,
+    /// Names not yet inserted, at most [`ROWS`].
+    pending: Vec<String>,
+    /// Whether any name contains `@` (only then are e-mail addresses looked up).
+    pub any_email: bool,
+}
+
+impl<'c> NameWriter<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Self> {
+        let values = vec!["(?)"; ROWS].join(", ");
+        Ok(NameWriter {
+            conn,
+            insert: conn.prepare(&format!(
+                "INSERT INTO temp.twofactl_names (name) VALUES {values}"
+            ))?,
+            pending: Vec::with_capacity(ROWS),
+            any_email: false,
+        })
+    }
+
+    /// Add `name` after those already added.
+    pub fn push(&mut self, name: &str) -> Result<()> {
+        self.any_email |= name.contains('@');
+        self.pending.push(name.to_owned());
+        if self.pending.len() == ROWS {
+            self.insert
+                .execute(rusqlite::params_from_iter(self.pending.drain(..)))?;
+        }
+        Ok(())
+    }
+
+    /// Insert the names still pending; returns whether any name contains `@`.
+    pub fn finish(mut self) -> Result<bool> {
+        let mut one = self
+            .conn
+            .prepare("INSERT INTO temp.twofactl_names (name) VALUES (?1)")?;
+        for name in self.pending.drain(..) {
+            one.execute([name])?;
+        }
+        Ok(self.any_email)
+    }
+}
+
+/// SQL that is 1 when the value of `col` counts as true, as `users::truthy` reads it.
+fn truthy(col: &str) -> String {
+    format!(
+        "(CASE typeof({col}) WHEN 'null' THEN 0 WHEN 'integer' THEN {col} <> 0
+          WHEN 'real' THEN {col} <> 0.0 WHEN 'text' THEN {col} NOT IN ('', '0')
+          ELSE {col} NOT IN (X'', X'30') END)"
+    )
+}
+
+/// Resolve the staged names into `twofactl_targets` (replacing what was there). With
+/// `by_email` (some name contains `@`), names that are no username are looked up as e-mail
+/// addresses: one pass over the users, whatever the number of such names. Returns the first
+/// name (in order) that is the e-mail address of several users; then the targets are not
+/// made.
+pub fn resolve(conn: &Connection, n: &Names, by_email: bool) -> Result<Option<String>> {
+    conn.execute_batch(
+        "DELETE FROM temp.twofactl_email_names;
+         DELETE FROM temp.twofactl_email_matches;
+         DELETE FROM temp.twofactl_targets;
+         DELETE FROM temp.twofactl_results;",
+    )?;
+    if by_email && match_emails(conn, n)? {
+        let ambiguous = conn.query_row(
+            "SELECT e.name FROM temp.twofactl_email_matches m
+             JOIN temp.twofactl_email_names e ON e.seq = m.seq
+             WHERE m.matches > 1 ORDER BY m.seq LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        );
+        match ambiguous {
+            Ok(name) => return Ok(Some(name)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let by_name = format!(
+        "(SELECT x.{id} FROM {users} x WHERE x.{username} = n.name)",
+        id = n.id,
+        users = n.users,
+        username = n.username,
+    );
+    let (user_id, email_join) = if by_email {
+        (
+            format!("coalesce({by_name}, m.user_id)"),
+            "LEFT JOIN temp.twofactl_email_matches m ON m.seq = n.seq",
+        )
+    } else {
+        (by_name, "")
+    };
+    // ON CONFLICT (key) DO NOTHING keeps a user's (or a missing name's) first place; WHERE
+    // true keeps the parser from reading ON CONFLICT as a join constraint.
+    conn.execute(
+        &format!(
+            "INSERT INTO temp.twofactl_targets (seq, key, user_id, name, email, is_admin, clear)
+             SELECT r.seq, coalesce(u.{id}, r.name), u.{id}, CASE WHEN u.{id} IS NULL THEN r.name ELSE u.{username} END,
+                    u.{email}, {is_admin}, u.{secret} IS NULL AND NOT {enabled}
+             FROM (SELECT n.seq AS seq, n.name AS name, {user_id} AS user_id
+                   FROM temp.twofactl_names n {email_join}) AS r
+             LEFT JOIN {users} u ON u.{id} = r.user_id
+             WHERE true ORDER BY r.seq
+             ON CONFLICT (key) DO NOTHING",
+            id = n.id,
+            username = n.username,
+            email = n.email,
+            is_admin = truthy(&format!("u.{}", n.is_admin)),
+            secret = n.totp_secret,
+            enabled = truthy(&format!("u.{}", n.totp_enabled)),
+            users = n.users,
+        ),
+        [],
+    )?;
+    Ok(None)
+}
+
+/// Look up the names that contain `@` and are no username as e-mail addresses, into
+/// `twofactl_email_matches` (the user, and how many users have that address). Returns
+/// whether there were any such names.
+fn match_emails(conn: &Connection, n: &Names) -> Result<bool> {
+    let candidates = conn.execute(
+        &format!(
+            "INSERT INTO temp.twofactl_email_names (seq, name)
+             SELECT n.seq, n.name FROM temp.twofactl_names n
+             WHERE instr(n.name, '@') > 0
+               AND NOT EXISTS (SELECT 1 FROM {users} u WHERE u.{username} = n.name)",
+            users = n.users,
+            username = n.username,
+        ),
+        [],
+    )?;
+    if candidates == 0 {
+        return Ok(false);
+    }
+    // The users are read once, each address looked up in the (NOCASE) index of the names;
+    // CROSS JOIN keeps SQLite from putting the names in the outer loop.
+    conn.execute(
+        &format!(
+            "INSERT INTO temp.twofactl_email_matches (seq, user_id, matches)
+             SELECT e.seq, u.{id}, 1
+             FROM {users} u CROSS JOIN temp.twofactl_email_names e
+               ON e.name = u.{email} COLLATE NOCASE
+             WHERE true
+             ON CONFLICT (seq) DO UPDATE SET matches = matches + 1",
+            id = n.id,
+            users = n.users,
+            email = n.email,
+        ),
+        [],
+    )?;
+    Ok(true)
+}
+
+/// How the resolved targets stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Targets: users (each once) and names that are no user.
+    pub targets: u64,
+    pub missing: u64,
+    pub admins: u64,
+    /// Users whose 2FA is not clear.
+    pub to_reset: u64,
+}
+
+pub fn counts(conn: &Connection) -> Result<Counts> {
+    Ok(conn.query_row(
+        "SELECT count(*), count(*) FILTER (WHERE user_id IS NULL),
+                count(*) FILTER (WHERE user_id IS NOT NULL AND is_admin),
+                count(*) FILTER (WHERE user_id IS NOT NULL AND NOT clear)
+         FROM temp.twofactl_targets",
+        [],
+        |r| {
+            let get = |i| r.get::<_, i64>(i).map(i64::unsigned_abs);
+            Ok(Counts {
+                targets: get(0)?,
+                missing: get(1)?,
+                admins: get(2)?,
+                to_reset: get(3)?,
+            })
+        },
+    )?)
+}
+
+/// A kind of target, for naming the first few in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Names that are no user (as given).
+    Missing,
+    /// Administrators of the application (usernames).
+    Admin,
+    /// Users whose 2FA is not clear (usernames).
+    ToReset,
+}
+
+/// The first `limit` targets of `kind`, in order.
+pub fn first(conn: &Connection, kind: Kind, limit: usize) -> Result<Vec<String>> {
+    let cond = match kind {
+        Kind::Missing => "user_id IS NULL",
+        Kind::Admin => "user_id IS NOT NULL AND is_admin",
+        Kind::ToReset => "user_id IS NOT NULL AND NOT clear",
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT name FROM temp.twofactl_targets WHERE {cond} ORDER BY seq LIMIT ?1"
+    ))?;
+    let names = stmt
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(text(r, 0)?.into_owned())
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(names)
+}
+
+/// A resolved target, borrowed from the statement while it is worked on.
+#[derive(Debug)]
+pub struct Target<'a> {
+    pub seq: i64,
+    /// `None`: the name is no user.
+    pub user_id: Option<i64>,
+    /// The username, or the name as given when it is no user.
+    pub name: Cow<'a, str>,
+    pub email: Cow<'a, str>,
+    /// No key and not enabled: nothing to reset.
+    pub clear: bool,
+}
+
+/// Stream the targets, in the order first named, to `each`.
+pub fn for_each_target<F>(conn: &Connection, mut each: F) -> Result<()>
+where
+    F: FnMut(&Target<'_>) -> Result<()>,
+{
+    let mut stmt = conn.prepare(
+        "SELECT seq, user_id, name, email, clear FROM temp.twofactl_targets ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        each(&Target {
+            seq: r.get(0)?,
+            user_id: r.get(1)?,
+            name: text(r, 2)?,
+            email: text(r, 3)?,
+            clear: r.get::<_, i64>(4)? != 0,
+        })?;
+    }
+    Ok(())
+}
+
+/// Records what the change did to a target, where the target alone does not say it.
+pub struct Recorder<'c> {
+    insert: rusqlite::Statement<'c>,
+}
+
+impl<'c> Recorder<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Self> {
+        Ok(Recorder {
+            insert: conn.prepare(
+                "INSERT INTO temp.twofactl_results (seq, sessions, outbox_id) VALUES (?1, ?2, ?3)",
+            )?,
+        })
+    }
+
+    pub fn record(&mut self, seq: i64, sessions: u64, outbox_id: Option<i64>) -> Result<()> {
+        self.insert
+            .execute(params![seq, i64::try_from(sessions)?, outbox_id])?;
+        Ok(())
+    }
+}
+
+/// A target with what the change did to it.
+#[derive(Debug)]
+pub struct Done<'a> {
+    pub name: Cow<'a, str>,
+    pub missing: bool,
+    pub clear: bool,
+    pub sessions: u64,
+    pub outbox_id: Option<i64>,
+}
+
+/// Stream the targets with their results, in the order first named, to `each`. Reads TEMP
+/// tables only: no lock on the application's database is needed.
+pub fn for_each_done<F>(conn: &Connection, mut each: F) -> Result<()>
+where
+    F: FnMut(&Done<'_>) -> Result<()>,
+{
+    let mut targets = conn.prepare(
+        "SELECT seq, name, user_id IS NULL, clear FROM temp.twofactl_targets ORDER BY seq",
+    )?;
+    let mut results =
+        conn.prepare("SELECT seq, sessions, outbox_id FROM temp.twofactl_results ORDER BY seq")?;
+    // Both in seq order, and each result has its target: merged as they stream, rather than
+    // a lookup per target.
+    let mut results = results.query([])?;
+    let mut result = next_result(&mut results)?;
+    let mut rows = targets.query([])?;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let (sessions, outbox_id) = match result {
+            Some((s, sessions, outbox_id)) if s == seq => {
+                result = next_result(&mut results)?;
+                (sessions, outbox_id)
+            }
+            _ => (0, None),
+        };
+        each(&Done {
+            name: text(r, 1)?,
+            missing: r.get::<_, i64>(2)? != 0,
+            clear: r.get::<_, Option<i64>>(3)?.unwrap_or(0) != 0,
+            sessions,
+            outbox_id,
+        })?;
+    }
+    Ok(())
+}
+
+fn next_result(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(i64, u64, Option<i64>)>> {
+    Ok(match rows.next()? {
+        Some(r) => Some((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs(), r.get(2)?)),
+        None => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SchemaSection;
+
+    /// An application database with `users` (username, email, is_admin, 2FA set), staged.
+    fn app(users: &[(&str, &str, &dyn rusqlite::ToSql, bool)]) -> (Connection, Names) {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::APP_SCHEMA).unwrap();
+        for (name, email, admin, set) in users {
+            conn.execute(
+                "INSERT INTO users (username, email, password_hash, is_admin, totp_secret, totp_enabled)
+                 VALUES (?1, ?2, 'x', ?3, ?4, ?5)",
+                params![name, email, admin, set.then_some("KEY"), set],
+            )
+            .unwrap();
+        }
+        create(&conn).unwrap();
+        (conn, Names::new(&SchemaSection::default()))
+    }
+
+    /// Stage `names`; returns whether any contains `@`.
+    fn stage(conn: &Connection, names: &[&str]) -> bool {
+        let mut w = NameWriter::new(conn).unwrap();
+        for n in names {
+            w.push(n).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    fn targets(conn: &Connection) -> Vec<(Option<i64>, String, bool)> {
+        let mut v = Vec::new();
+        for_each_target(conn, |t| {
+            v.push((t.user_id, t.name.clone().into_owned(), t.clear));
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
+
+    #[test]
+    fn names_resolve_in_order_each_user_once() {
+        let (conn, n) = app(&[
+            ("alice", "alice@example.com", &0, true),
+            ("bob", "Bob@Example.com", &0, false),
+            ("carol@example.org", "carol@example.net", &1, true),
+            ("dave", "carol@example.org", &0, true),
+        ]);
+        let names = [
+            "ghost",
+            "BOB@example.COM",
+            "alice",
+            "alice@example.com",
+            "bob",
+            "ghost",
+            "carol@example.org",
+            "Ghost",
+        ];
+        assert!(stage(&conn, &names));
+        assert_eq!(resolve(&conn, &n, true).unwrap(), None);
+        assert_eq!(
+            targets(&conn),
+            [
+                (None, "ghost".to_owned(), true),
+                (Some(2), "bob".to_owned(), true),
+                (Some(1), "alice".to_owned(), false),
+                // A username wins over another user's e-mail address.
+                (Some(3), "carol@example.org".to_owned(), false),
+                (None, "Ghost".to_owned(), true),
+            ]
+        );
+        assert_eq!(
+            counts(&conn).unwrap(),
+            Counts {
+                targets: 5,
+                missing: 2,
+                admins: 1,
+                to_reset: 2
+            }
+        );
+        assert_eq!(first(&conn, Kind::Missing, 3).unwrap(), ["ghost", "Ghost"]);
+        assert_eq!(first(&conn, Kind::Admin, 3).unwrap(), ["carol@example.org"]);
+        assert_eq!(first(&conn, Kind::ToReset, 1).unwrap(), ["alice"]);
+
+        // Resolving again (as under the write lock) replaces the targets.
+        conn.execute("DELETE FROM users WHERE username = 'alice'", [])
+            .unwrap();
+        assert_eq!(resolve(&conn, &n, true).unwrap(), None);
+        assert_eq!(counts(&conn).unwrap().missing, 4);
+    }
+
+    #[test]
+    fn an_address_of_several_users_is_ambiguous() {
+        let (conn, n) = app(&[
+            ("twin1", "shared@example.com", &0, true),
+            ("twin2", "SHARED@example.com", &0, true),
+        ]);
+        stage(
+            &conn,
+            &["twin1", "nobody@example.com", "Shared@Example.com"],
+        );
+        assert_eq!(
+            resolve(&conn, &n, true).unwrap().as_deref(),
+            Some("Shared@Example.com")
+        );
+    }
+
+    #[test]
+    fn without_at_signs_no_address_is_looked_up() {
+        let (conn, n) = app(&[("alice", "alice@example.com", &0, true)]);
+        let names: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert!(!stage(&conn, &refs));
+        assert_eq!(resolve(&conn, &n, false).unwrap(), None);
+        let t = targets(&conn);
+        assert_eq!(t.len(), 200, "every name staged, past a full statement");
+        assert_eq!(t[199].1, "user199");
+    }
+
+    #[test]
+    fn is_admin_is_read_as_users_reads_it() {
+        let blob: &[u8] = b"0";
+        let (conn, n) = app(&[
+            ("a", "a@x", &"yes", true),
+            ("b", "b@x", &"", true),
+            ("c", "c@x", &0.5, true),
+            ("d", "d@x", &blob, true),
+            ("e", "e@x", &"0", true),
+        ]);
+        stage(&conn, &["a", "b", "c", "d", "e"]);
+        resolve(&conn, &n, false).unwrap();
+        assert_eq!(first(&conn, Kind::Admin, 5).unwrap(), ["a", "c"]);
+        for name in ["a", "b", "c", "d", "e"] {
+            let u = crate::db::users::Resolver::new(&conn, &n)
+                .unwrap()
+                .lookup(name)
+                .unwrap();
+            let crate::db::users::Lookup::Found(u) = u else {
+                panic!("{name}")
+            };
+            assert_eq!(u.is_admin, ["a", "c"].contains(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn results_are_merged_with_their_targets() {
+        let (conn, n) = app(&[
+            ("alice", "alice@example.com", &0, true),
+            ("bob", "bob@example.com", &0, false),
+        ]);
+        stage(&conn, &["alice", "ghost", "bob"]);
+        resolve(&conn, &n, false).unwrap();
+        Recorder::new(&conn).unwrap().record(1, 2, Some(7)).unwrap();
+        let mut done = Vec::new();
+        for_each_done(&conn, |d| {
+            done.push((
+                d.name.clone().into_owned(),
+                d.missing,
+                d.clear,
+                d.sessions,
+                d.outbox_id,
+            ));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            done,
+            [
+                ("alice".to_owned(), false, false, 2, Some(7)),
+                ("ghost".to_owned(), true, true, 0, None),
+                ("bob".to_owned(), false, true, 0, None),
+            ]
+        );
+    }
+}

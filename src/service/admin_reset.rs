@@ -1,0 +1,378 @@
+//! The administrative reset: clear the 2FA of one user or of a million, each with an audit
+//! row and a notification. The names are staged in TEMP tables (`db::bulk`), so memory stays
+//! flat however many there are. Phases:
+//!
+//! 1. [`stage`] the names, in order, without repeats;
+//! 2. [`preview`] (for a dry run or a confirmation): resolve and check them on one snapshot;
+//! 3. [`apply`]: in one `BEGIN IMMEDIATE` transaction, resolve and check them again under
+//!    the write lock (what is checked is what is changed), then reset each user, write its
+//!    audit row and queue its notification. Ctrl-C before the commit stops with nothing
+//!    changed;
+//! 4. [`notify`] after the commit, over one connection;
+//! 5. [`report`] every result, in the order the users were named.
+
+use std::borrow::Cow;
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+use super::notify::{self, Delivery};
+use super::{Env, ambiguous_email, shell_word};
+use crate::db::audit::{self, Record};
+use crate::db::bulk::{self, Counts, Kind, NameWriter, Recorder};
+use crate::db::outbox::{self, Scope};
+use crate::db::users::Resetter;
+use crate::db::{self, Db, Names};
+use crate::error::{Exit, fail};
+use crate::mail::{MailConfig, Notice, compose};
+use crate::output::safe;
+
+pub const ACTION: &str = "admin-reset";
+
+/// Names shown in a message before "and N more".
+const SHOWN: usize = 3;
+
+/// What became of one named user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Reset,
+    /// A dry run would reset the user.
+    WouldReset,
+    /// The name is no user (with `skip_missing`).
+    Missing,
+    /// The user's 2FA was already clear: nothing to reset.
+    AlreadyClear,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Reset => "reset",
+            Outcome::WouldReset => "would_reset",
+            Outcome::Missing => "missing",
+            Outcome::AlreadyClear => "already_clear",
+        }
+    }
+}
+
+/// One user's result, borrowed while it is rendered.
+#[derive(Debug)]
+pub struct UserResult<'a> {
+    /// The username; for a missing user, the name as given.
+    pub username: &'a str,
+    pub outcome: Outcome,
+    pub sessions_revoked: u64,
+    /// Whether the notification went out.
+    pub notified: bool,
+}
+
+/// The counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Users reset (or, in a dry run, that would be).
+    pub reset: u64,
+    pub missing: u64,
+    pub already_clear: u64,
+    pub dry_run: bool,
+}
+
+/// What stops a run before any change, besides an ambiguous e-mail address.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checks {
+    /// Reset administrators of the application too.
+    pub allow_admin: bool,
+    /// Report names that are no user as missing instead of stopping.
+    pub skip_missing: bool,
+}
+
+/// What the change records and sends.
+#[derive(Clone, Copy)]
+pub struct Change<'a> {
+    /// Recorded in each audit row (a dry run has none).
+    pub reason: Option<&'a str>,
+    /// Put the reason in the e-mails too.
+    pub show_reason: bool,
+    /// The application administrator acting, checked by the caller.
+    pub actor: Option<&'a str>,
+    /// `None`: the users are not notified, and their audit rows say so.
+    pub mail: Option<&'a MailConfig>,
+}
+
+/// The staged names of a run (in the database connection's TEMP tables).
+#[derive(Debug, Clone, Copy)]
+pub struct Staged {
+    any_email: bool,
+}
+
+/// Told how far the change has got (for a progress bar).
+pub trait Progress {
+    /// The change begins, over `targets` users and missing names.
+    fn begin(&mut self, targets: u64);
+    /// One more target done.
+    fn advance(&mut self);
+}
+
+/// Stage the names that `fill` gives to the function it is handed, in order (a name given
+/// twice, like a user named twice, becomes one target). Changes nothing in the application's
+/// database, and does not lock it.
+pub fn stage<F>(db: &Db, fill: F) -> Result<Staged>
+where
+    F: FnOnce(&mut dyn FnMut(&str) -> Result<()>) -> Result<()>,
+{
+    bulk::create(&db.conn)?;
+    // One transaction on the TEMP tables alone: quick, and no lock on the application's
+    // database while a long list is read.
+    let tx = db.conn.unchecked_transaction()?;
+    let any_email = {
+        let mut names = NameWriter::new(&tx)?;
+        fill(&mut |name| names.push(name))?;
+        names.finish()?
+    };
+    tx.commit()?;
+    Ok(Staged { any_email })
+}
+
+/// What a reset would do, for a confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// Users whose 2FA would be reset.
+    pub to_reset: u64,
+    /// The first few of them.
+    pub first: Vec<String>,
+}
+
+/// Resolve and check the staged names, changing nothing (for a dry run, then [`report`],
+/// or a confirmation).
+pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
+    // One read transaction for all the lookups: a consistent snapshot, and one shared lock
+    // instead of a lock and journal check per user.
+    let snapshot = db.conn.unchecked_transaction()?;
+    let counts = resolve(&snapshot, &db.names, staged, checks)?;
+    let first = if counts.to_reset > 0 {
+        bulk::first(&snapshot, Kind::ToReset, SHOWN)?
+    } else {
+        Vec::new()
+    };
+    // Commits only the TEMP tables: the application's database was only read.
+    snapshot.commit()?;
+    Ok(Preview {
+        to_reset: counts.to_reset,
+        first,
+    })
+}
+
+/// Resolve the staged names, and stop before any change when one is the e-mail address of
+/// several users (exit 2), is no user (exit 4, unless `skip_missing`), or is an
+/// administrator (exit 2, unless `allow_admin`).
+fn resolve(conn: &Connection, names: &Names, staged: Staged, checks: Checks) -> Result<Counts> {
+    if let Some(name) = bulk::resolve(conn, names, staged.any_email)? {
+        return Err(ambiguous_email(&name).into());
+    }
+    let counts = bulk::counts(conn)?;
+    if !checks.skip_missing && counts.missing > 0 {
+        let first = bulk::first(conn, Kind::Missing, SHOWN)?;
+        let hint = first.first().map_or_else(String::new, |n| shell_word(n));
+        return Err(fail(
+            Exit::NotFound,
+            format!(
+                "no such user: {}; nothing changed",
+                describe(&first, counts.missing)
+            ),
+        )
+        .hint(format!(
+            "twofactl list-users --match {hint}, or pass --skip-missing"
+        ))
+        .into());
+    }
+    if !checks.allow_admin && counts.admins > 0 {
+        let first = bulk::first(conn, Kind::Admin, SHOWN)?;
+        return Err(fail(
+            Exit::Usage,
+            format!(
+                "{} {} an administrator of the application; nothing changed",
+                describe(&first, counts.admins),
+                if counts.admins == 1 { "is" } else { "are" }
+            ),
+        )
+        .hint("pass --allow-admin to reset administrators too")
+        .into());
+    }
+    Ok(counts)
+}
+
+/// What the change left to do after its commit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Applied {
+    /// The notifications it queued: the first and last outbox id.
+    queued: Option<(i64, i64)>,
+}
+
+/// Make the change (see the module comment). Errors leave nothing changed; so does Ctrl-C
+/// (exit 130) when the caller holds the interrupt.
+pub fn apply(
+    env: &Env,
+    db: &mut Db,
+    staged: Staged,
+    checks: Checks,
+    change: &Change<'_>,
+    progress: &mut dyn Progress,
+) -> Result<Applied> {
+    let tx = db::write(&mut db.conn)?;
+    // Read once the write lock is held; every row of the run records this time.
+    let now = env.now();
+    let counts = resolve(&tx, &db.names, staged, checks)?;
+    progress.begin(counts.targets);
+    let queued = reset_each(env, &tx, &db.names, change, now, progress)?;
+    env.interrupt.check()?;
+    tx.commit().context("could not commit the reset")?;
+    Ok(Applied { queued })
+}
+
+/// Reset every resolved target in order, with its audit row, its notification queued and
+/// its result recorded; returns the range of outbox ids queued.
+fn reset_each(
+    env: &Env,
+    conn: &Connection,
+    names: &Names,
+    change: &Change<'_>,
+    now: i64,
+    progress: &mut dyn Progress,
+) -> Result<Option<(i64, i64)>> {
+    let mut resetter = Resetter::new(conn, names)?;
+    let mut log = audit::Writer::new(conn)?;
+    let mut queue = outbox::Queue::new(conn)?;
+    let mut results = Recorder::new(conn)?;
+    let detail = if change.mail.is_some() {
+        "notification queued"
+    } else {
+        "user not notified (--no-notify)"
+    };
+    let notice = Notice::AdminReset {
+        reason: change.reason.filter(|_| change.show_reason),
+    };
+    let mut queued: Option<(i64, i64)> = None;
+    bulk::for_each_target(conn, |t| {
+        progress.advance();
+        env.interrupt.check()?;
+        let Some(id) = t.user_id else {
+            return Ok(());
+        };
+        let reset = !t.clear;
+        let sessions = if reset { resetter.reset(id)? } else { 0 };
+        let outbox_id = match change.mail {
+            Some(mail) if reset => {
+                let msg = compose(mail, &t.name, &t.email, &notice, now).map_err(|e| {
+                    fail(
+                        Exit::Mail,
+                        format!("cannot notify {}: {e}; nothing changed", safe(&t.name)),
+                    )
+                    .hint("fix the user's e-mail address in the application, or pass --no-notify")
+                })?;
+                let oid = queue.push(now, id, &t.name, notice.kind(), &msg)?;
+                queued = Some(queued.map_or((oid, oid), |(lo, hi)| (lo.min(oid), hi.max(oid))));
+                Some(oid)
+            }
+            _ => None,
+        };
+        let outcome = if reset {
+            Outcome::Reset
+        } else {
+            Outcome::AlreadyClear
+        };
+        log.write(&Record {
+            time: now,
+            os_user: &env.os_user,
+            actor: change.actor,
+            action: ACTION,
+            user_id: Some(id),
+            username: &t.name,
+            reason: change.reason,
+            outcome: outcome.as_str(),
+            detail: reset.then_some(detail),
+            changed: reset,
+        })?;
+        if sessions > 0 || outbox_id.is_some() {
+            results.record(t.seq, sessions, outbox_id)?;
+        }
+        Ok(())
+    })?;
+    Ok(queued)
+}
+
+/// Send the notifications the change queued, over one connection. Never fails: what is
+/// not sent stays in the outbox, and the [`Delivery`] says why.
+pub fn notify(env: &Env, db: &mut Db, mail: Option<&MailConfig>, applied: Applied) -> Delivery {
+    match (mail, applied.queued) {
+        (Some(m), Some((lo, hi))) => notify::deliver(env, &mut db.conn, m, Scope::Range(lo, hi)),
+        _ => Delivery::default(),
+    }
+}
+
+/// Give every result to `each`, in the order the users were named: after [`preview`] for
+/// a dry run (`dry_run`), after [`apply`] otherwise. Reads TEMP tables only, so a busy
+/// application cannot keep a committed change from being reported.
+pub fn report<F>(db: &Db, dry_run: bool, delivery: &Delivery, mut each: F) -> Result<Summary>
+where
+    F: FnMut(&UserResult<'_>) -> Result<()>,
+{
+    let mut summary = Summary {
+        dry_run,
+        ..Summary::default()
+    };
+    bulk::for_each_done(&db.conn, |d| {
+        let outcome = match (d.missing, d.clear, dry_run) {
+            (true, _, _) => Outcome::Missing,
+            (false, true, _) => Outcome::AlreadyClear,
+            (false, false, true) => Outcome::WouldReset,
+            (false, false, false) => Outcome::Reset,
+        };
+        match outcome {
+            Outcome::Reset | Outcome::WouldReset => summary.reset += 1,
+            Outcome::Missing => summary.missing += 1,
+            Outcome::AlreadyClear => summary.already_clear += 1,
+        }
+        each(&UserResult {
+            username: &d.name,
+            outcome,
+            sessions_revoked: d.sessions,
+            notified: d.outbox_id.is_some_and(|id| delivery.delivered(id)),
+        })
+    })?;
+    Ok(summary)
+}
+
+/// "alice", "alice and bob", "alice, bob, carol and 997 more" (terminal-safe), from the first
+/// few names of `total`.
+pub fn describe(first: &[String], total: u64) -> String {
+    let shown: Vec<Cow<'_, str>> = first.iter().take(SHOWN).map(|n| safe(n)).collect();
+    let n = shown.len();
+    let more = total.saturating_sub(n as u64);
+    match (n, more) {
+        (0, _) => String::new(),
+        (1, 0) => shown[0].clone().into_owned(),
+        (_, 0) => format!("{} and {}", shown[..n - 1].join(", "), shown[n - 1]),
+        (_, more) => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn names_are_described_briefly() {
+        assert_eq!(describe(&names(&["a"]), 1), "a");
+        assert_eq!(describe(&names(&["a", "b"]), 2), "a and b");
+        assert_eq!(describe(&names(&["a", "b", "c"]), 3), "a, b and c");
+        assert_eq!(describe(&names(&["a", "b", "c"]), 5), "a, b, c and 2 more");
+        assert_eq!(
+            describe(&names(&["a", "b", "c", "d"]), 4),
+            "a, b, c and 1 more"
+        );
+        assert_eq!(describe(&names(&["a\u{1b}[2J"]), 1), "a\\u{1b}[2J");
+    }
+}
