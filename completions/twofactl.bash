@@ -62,7 +62,7 @@ _twofactl() {
 
     case "${cmd}" in
         twofactl)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version request-reset verify enroll list-users admin-reset audit outbox doctor demo completions man"
+            opts="-y -q -v -h -V --db --config --profile --format --yes --no-input --quiet --verbose --help --version request-reset verify enroll list-users admin-reset audit outbox doctor demo completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -98,6 +98,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -110,7 +114,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__admin__subcmd__reset)
-            opts="-y -q -v -h -V --from-file --reason --allow-admin --skip-missing --dry-run --no-notify --show-reason --actor --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --from-file --reason --allow-admin --skip-missing --dry-run --no-notify --show-reason --actor --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +173,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -181,7 +189,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__audit)
-            opts="-y -q -v -h -V --user --action --since --limit --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --user --action --since --limit --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -233,6 +241,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -245,7 +257,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__completions)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version bash elvish fish powershell zsh"
+            opts="-y -q -v -h -V --db --config --profile --format --yes --no-input --quiet --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,6 +291,10 @@ _twofactl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -293,7 +309,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__demo)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +345,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -341,7 +361,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__doctor)
-            opts="-y -q -v -h -V --send-test --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --send-test --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +401,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -393,7 +417,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__enroll)
-            opts="-y -q -v -h -V --code --code-stdin --reason --allow-admin --actor --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --code --code-stdin --reason --allow-admin --actor --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,6 +499,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -487,7 +515,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__list__subcmd__users)
-            opts="-y -q -v -h -V --status --admins --match --limit --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --status --admins --match --limit --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,6 +563,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -547,7 +579,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__man)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,6 +613,10 @@ _twofactl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -595,7 +631,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__outbox)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version list send"
+            opts="-y -q -v -h -V --db --config --profile --format --yes --no-input --quiet --verbose --help --version list send"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -629,6 +665,10 @@ _twofactl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -643,7 +683,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__outbox__subcmd__list)
-            opts="-y -q -v -h -V --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +717,10 @@ _twofactl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -691,7 +735,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__outbox__subcmd__send)
-            opts="-y -q -v -h -V --retry-interrupted --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --retry-interrupted --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -727,6 +771,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -739,7 +787,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__request__subcmd__reset)
-            opts="-y -q -v -h -V --password-stdin --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --password-stdin --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -775,6 +823,10 @@ _twofactl() {
                     fi
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json csv" -- "${cur}"))
                     return 0
@@ -787,7 +839,7 @@ _twofactl() {
             return 0
             ;;
         twofactl__subcmd__verify)
-            opts="-y -q -v -h -V --code-stdin --enroll --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --format --yes --no-input --quiet --verbose --help --version"
+            opts="-y -q -v -h -V --code-stdin --enroll --qr-png --qr-svg --qr-terminal --qr-size --show-secret --force --db --config --profile --format --yes --no-input --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,6 +907,10 @@ _twofactl() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)

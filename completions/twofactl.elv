@@ -20,6 +20,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -47,6 +48,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;request-reset'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand --password-stdin 'Read the user''s password from the first line of stdin (at most 4 KiB) instead of prompting'
             cand -y 'Answer yes to confirmations'
@@ -67,6 +69,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand --code-stdin 'Read the code from the first line of stdin'
             cand --enroll 'Go straight on to enrolling a new authenticator (takes enroll''s QR options)'
@@ -94,6 +97,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand --code-stdin 'Confirm the pending key with a code read from the first line of stdin'
             cand --allow-admin 'Allow replacing the active authenticator of an administrator of the application'
@@ -118,6 +122,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --limit 'Print at most N users'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand --admins 'Only the application''s administrators'
             cand -y 'Answer yes to confirmations'
@@ -138,6 +143,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --actor 'The application administrator on whose behalf the reset is made (must have is_admin = 1)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand --allow-admin 'Allow resetting users who are administrators of the application'
             cand --skip-missing 'Skip users that do not exist instead of stopping with nothing changed'
@@ -163,6 +169,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --limit 'Print at most N records (the newest)'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -179,6 +186,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;outbox'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -197,6 +205,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;outbox;list'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -213,6 +222,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;outbox;send'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand --retry-interrupted 'Also resend messages whose delivery was interrupted (a crash or kill mid-send) more than 10 minutes ago; the server may already have received some of them'
             cand -y 'Answer yes to confirmations'
@@ -231,6 +241,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --send-test 'Also send one test message to ADDRESS'
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -247,6 +258,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;demo'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -263,6 +275,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;completions'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'
@@ -279,6 +292,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         &'twofactl;man'= {
             cand --db 'The application''s SQLite database'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
+            cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
             cand -y 'Answer yes to confirmations'
             cand --yes 'Answer yes to confirmations'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_twofactl_global_optspecs
-    string join \n db= config= format= y/yes no-input q/quiet v/verbose h/help V/version
+    string join \n db= config= profile= format= y/yes no-input q/quiet v/verbose h/help V/version
 end
 
 function __fish_twofactl_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c twofactl -n "__fish_twofactl_needs_command" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_needs_command" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_needs_command" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_needs_command" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -48,6 +49,7 @@ complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "completions" -d '
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "man" -d 'Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR'
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -63,6 +65,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-svg -d '
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -85,6 +88,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-svg -d '
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -106,6 +110,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l match -
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l limit -d 'Print at most N users' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -121,6 +126,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l reason
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l actor -d 'The application administrator on whose behalf the reset is made (must have is_admin = 1)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -144,6 +150,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l since -d 'On
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l limit -d 'Print at most N records (the newest)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -155,6 +162,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s h -l help -d
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -168,6 +176,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -f -a "send" -d 'Deliver the pending messages (one SMTP connection for all)'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -179,6 +188,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_see
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -192,6 +202,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_see
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l send-test -d 'Also send one test message to ADDRESS' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -203,6 +214,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -s h -l help -
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -214,6 +226,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s h -l help -d 
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"
@@ -225,6 +238,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s h -l h
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l db -d 'The application\'s SQLite database' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
 json\t'JSON (JSON Lines for list-users, admin-reset and audit)'
 csv\t'Comma-separated values with a header row (list-users only)'"

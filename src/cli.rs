@@ -34,6 +34,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_CONFIG", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
 
+    /// The application's profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea,
+    /// forgejo, nextcloud); overrides [schema] profile
+    #[arg(long, global = true, value_name = "NAME", env = "TWOFACTL_PROFILE")]
+    pub profile: Option<String>,
+
     /// Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)
     #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     pub format: Format,

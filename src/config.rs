@@ -88,42 +88,68 @@ pub struct DatabaseSection {
     pub busy_timeout: Option<BusyTimeout>,
 }
 
-/// Names of the application's tables and columns.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// The application: a profile, and names of its tables and columns that override the
+/// profile's (every key optional; absent keys keep the profile's names).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchemaSection {
-    pub users_table: Ident,
-    pub id: Ident,
-    pub username: Ident,
-    pub email: Ident,
-    pub password_hash: Ident,
-    pub is_admin: Ident,
-    pub totp_secret: Ident,
-    pub totp_enabled: Ident,
-    /// Empty when the application has no sessions table.
-    pub sessions_table: OptIdent,
-    pub sessions_user_id: Ident,
-    /// Empty when the application has no settings table.
-    pub settings_table: OptIdent,
+    /// `default` (the sample application), `kanboard`, `wallabag`, `django-otp`,
+    /// `vaultwarden`, `gitea`, `forgejo`, `nextcloud`.
+    pub profile: Option<String>,
+    pub users_table: Option<Ident>,
+    pub id: Option<Ident>,
+    pub username: Option<Ident>,
+    /// `""`: the application keeps no e-mail address.
+    pub email: Option<OptIdent>,
+    pub password_hash: Option<Ident>,
+    /// An administrator: this column non-zero, or equal to `admin_value`, or containing
+    /// `admin_contains`.
+    pub is_admin: Option<Ident>,
+    pub admin_value: Option<String>,
+    pub admin_contains: Option<String>,
+    pub totp_secret: Option<Ident>,
+    /// The active marker: a flag, or a state equal to `totp_enabled_value`; `""`: a stored
+    /// key is active.
+    pub totp_enabled: Option<OptIdent>,
+    pub totp_enabled_value: Option<i64>,
+    /// A table of keys (one or more rows per user) instead of columns of the users table.
+    pub key_table: Option<Ident>,
+    pub key_user_id: Option<Ident>,
+    pub key_kind_column: Option<Ident>,
+    pub key_kind_value: Option<KindValue>,
+    pub key_encoding: Option<KeyEncoding>,
+    pub key_cleared: Option<KeyCleared>,
+    /// `""` when the application has no sessions table.
+    pub sessions_table: Option<OptIdent>,
+    pub sessions_user_id: Option<Ident>,
+    /// `""` when the application has no settings table.
+    pub settings_table: Option<OptIdent>,
 }
 
-impl Default for SchemaSection {
-    fn default() -> Self {
-        let id = |s: &str| Ident(s.to_owned());
-        SchemaSection {
-            users_table: id("users"),
-            id: id("id"),
-            username: id("username"),
-            email: id("email"),
-            password_hash: id("password_hash"),
-            is_admin: id("is_admin"),
-            totp_secret: id("totp_secret"),
-            totp_enabled: id("totp_enabled"),
-            sessions_table: OptIdent(Some(id("sessions"))),
-            sessions_user_id: id("user_id"),
-            settings_table: OptIdent(Some(id("settings"))),
-        }
-    }
+/// How the application writes a TOTP key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyEncoding {
+    Base32,
+    Hex,
+    /// Encrypted by the application: reset and list only.
+    Encrypted,
+}
+
+/// What a key column holds once 2FA is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyCleared {
+    Null,
+    Empty,
+}
+
+/// A value of `key_kind_column` that marks TOTP keys: a number or a text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum KindValue {
+    Int(i64),
+    Text(String),
 }
 
 /// An SQL identifier from the configuration: letters, digits and `_`, not starting with a
@@ -296,6 +322,8 @@ impl<'de> Deserialize<'de> for Issuer {
 pub struct Sources {
     pub db: Option<PathBuf>,
     pub config: Option<PathBuf>,
+    /// `--profile` / `TWOFACTL_PROFILE`.
+    pub profile: Option<String>,
 }
 
 /// The resolved configuration (before the application's settings table is consulted).
@@ -348,6 +376,7 @@ impl Config {
         Config::load(&Sources {
             db: None,
             config: Some(path),
+            profile: None,
         })
     }
 
@@ -359,7 +388,10 @@ impl Config {
                 .database
                 .busy_timeout
                 .map_or(DEFAULT_BUSY_TIMEOUT, |d| d.0),
-            schema: fc.schema,
+            schema: SchemaSection {
+                profile: sources.profile.clone().or(fc.schema.profile.clone()),
+                ..fc.schema
+            },
             mail: fc.mail,
             smtp: fc.smtp,
             reset: fc.reset,
@@ -558,8 +590,15 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         section: "schema",
+        key: "profile",
+        default: "default",
+        env: "TWOFACTL_PROFILE (and --profile)",
+        doc: "The application: default (the sample schema), kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo or nextcloud. The keys below override the profile's names.",
+    },
+    KeyDoc {
+        section: "schema",
         key: "users_table",
-        default: "users",
+        default: "the profile's (users)",
         env: "",
         doc: "The application's users table. Names in [schema] are validated identifiers (letters, digits, _), always quoted.",
     },
@@ -582,7 +621,7 @@ pub const KEYS: &[KeyDoc] = &[
         key: "email",
         default: "email",
         env: "",
-        doc: "The e-mail address column.",
+        doc: "The e-mail address column; \"\" when the application keeps none.",
     },
     KeyDoc {
         section: "schema",
@@ -600,6 +639,20 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         section: "schema",
+        key: "admin_value",
+        default: "none",
+        env: "",
+        doc: "An administrator has is_admin equal to this value (e.g. app-admin) instead of non-zero.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "admin_contains",
+        default: "none",
+        env: "",
+        doc: "An administrator has is_admin containing this value (e.g. ROLE_SUPER_ADMIN).",
+    },
+    KeyDoc {
+        section: "schema",
         key: "totp_secret",
         default: "totp_secret",
         env: "",
@@ -610,7 +663,56 @@ pub const KEYS: &[KeyDoc] = &[
         key: "totp_enabled",
         default: "totp_enabled",
         env: "",
-        doc: "1 when the key is active (the application asks for a code at login).",
+        doc: "Non-zero when the key is active (the application asks for a code at login); \"\": a stored key is active.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "totp_enabled_value",
+        default: "none",
+        env: "",
+        doc: "The key is active when totp_enabled equals this number (a state) rather than non-zero.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "key_table",
+        default: "none",
+        env: "",
+        doc: "A table holding the keys (one or more rows per user) instead of columns of the users table; totp_secret and totp_enabled then name its columns.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "key_user_id",
+        default: "user_id",
+        env: "",
+        doc: "The key table's user id column (an integer or text id).",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "key_kind_column",
+        default: "none",
+        env: "",
+        doc: "With key_kind_value: only rows whose column equals the value are TOTP keys.",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "key_kind_value",
+        default: "none",
+        env: "",
+        doc: "See key_kind_column (a number or a text).",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "key_encoding",
+        default: "base32",
+        env: "",
+        doc: "base32, hex, or encrypted (then keys are reset and listed, never written).",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "key_cleared",
+        default: "null",
+        env: "",
+        doc: "What a reset writes in a key column: null or empty (\"\").",
     },
     KeyDoc {
         section: "schema",
@@ -792,7 +894,13 @@ mod tests {
             c.reset.code_ttl,
             Some(HumanDuration(Duration::from_secs(600)))
         );
-        assert_eq!(c.schema, SchemaSection::default());
+        // The example's [schema] names are the default profile's.
+        assert_eq!(
+            crate::app::profiles::app(&c.schema).unwrap().map,
+            crate::app::profiles::app(&SchemaSection::default())
+                .unwrap()
+                .map
+        );
     }
 
     #[test]
@@ -838,7 +946,7 @@ mod tests {
             ))
         );
         assert_eq!(c.smtp.allow_insecure_auth, Some(false));
-        assert_eq!(c.schema, SchemaSection::default());
+        assert_eq!(c.schema.profile.as_deref(), Some("default"));
     }
 
     #[test]
@@ -864,7 +972,7 @@ mod tests {
     #[test]
     fn empty_table_names_mean_none() {
         let c = parse("[schema]\nsessions_table = \"\"\n").unwrap();
-        assert_eq!(c.schema.sessions_table, OptIdent(None));
+        assert_eq!(c.schema.sessions_table, Some(OptIdent(None)));
         assert!(parse("[schema]\nusers_table = \"\"\n").is_err());
     }
 

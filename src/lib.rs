@@ -3,6 +3,7 @@
 //! exists so tests (and the completion and man-page generators) can reach the clap
 //! definition in [`cli`].
 
+pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     let staged = stage(&db, args, &users, list)?;
     let reason = reason(ctx, args)?;
     let actor = match &args.actor {
-        Some(a) => Some(check_actor(&db.conn, &db.names, a)?),
+        Some(a) => Some(check_actor(&db.conn, &db.app, a)?),
         None => None,
     };
     // Mail settings are checked before anything changes.

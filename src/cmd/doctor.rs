@@ -115,7 +115,7 @@ fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
         }
         Ok(db) => db,
     };
-    let users = users::count(&db.conn, &db.names);
+    let users = users::count(&db.conn, &db.app);
     r.add(
         "database",
         users

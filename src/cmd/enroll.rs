@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: &EnrollArgs) -> Result<()> {
     let actor = args
         .actor
         .as_deref()
-        .map(|a| check_actor(&db.conn, &db.names, a))
+        .map(|a| check_actor(&db.conn, &db.app, a))
         .transpose()?;
     let reason = match &args.reason {
         Some(r) => Some(check_reason(r)?),

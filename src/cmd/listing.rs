@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
+use rusqlite::types::Value;
 use serde::Serialize;
 
 use super::Ctx;
@@ -17,13 +18,38 @@ use crate::output::{self, Table, rfc3339, safe};
 /// One JSON line; the keys are part of the interface.
 #[derive(Serialize)]
 struct UserJson<'a> {
-    id: i64,
+    id: IdJson<'a>,
     username: &'a str,
     email: &'a str,
     is_admin: bool,
     status: &'static str,
     reset_open_until: Option<String>,
     last_2fa_change: Option<String>,
+}
+
+/// A user id in JSON: a number, or the text an application uses (a uuid, a uid).
+#[derive(Debug)]
+struct IdJson<'a>(&'a Value);
+
+impl Serialize for IdJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Integer(n) => s.serialize_i64(*n),
+            Value::Real(f) => s.serialize_f64(*f),
+            other => s.serialize_str(&id_text(other)),
+        }
+    }
+}
+
+/// A user id as text.
+fn id_text(v: &Value) -> Cow<'_, str> {
+    match v {
+        Value::Integer(n) => Cow::Owned(n.to_string()),
+        Value::Real(f) => Cow::Owned(f.to_string()),
+        Value::Text(t) => Cow::Borrowed(t),
+        Value::Blob(b) => String::from_utf8_lossy(b),
+        Value::Null => Cow::Borrowed(""),
+    }
 }
 
 fn status_name(s: Status) -> &'static str {
@@ -87,9 +113,9 @@ fn users_json(
     filter: &users::Filter<'_>,
     mut out: Out,
 ) -> Result<()> {
-    users::for_each(&db.conn, &db.names, own, ctx.now(), filter, |r| {
+    users::for_each(&db.conn, &db.app, own, ctx.now(), filter, |r| {
         let row = UserJson {
-            id: r.id,
+            id: IdJson(&r.id),
             username: &ListRow::text(&r.username),
             email: &ListRow::text(&r.email),
             is_admin: r.is_admin,
@@ -119,8 +145,11 @@ fn users_csv(
     out.write_all(HEADER.join(",").as_bytes())?;
     out.write_all(b"\n")?;
     let mut id = itoa::Buffer::new();
-    users::for_each(&db.conn, &db.names, own, ctx.now(), filter, |r| {
-        out.write_all(id.format(r.id).as_bytes())?;
+    users::for_each(&db.conn, &db.app, own, ctx.now(), filter, |r| {
+        match &r.id {
+            Value::Integer(n) => out.write_all(id.format(*n).as_bytes())?,
+            other => csv_field(&mut out, cell(&id_text(other), escape).as_bytes())?,
+        }
         out.write_all(b",")?;
         // Valid UTF-8 out, as for text and JSON (borrowed, no copy, when it already is).
         csv_field(
@@ -160,11 +189,11 @@ fn users_text(ctx: &Ctx, db: &Db, own: usize, filter: &users::Filter<'_>, out: O
         ],
     );
     let mut n = 0u64;
-    users::for_each(&db.conn, &db.names, own, ctx.now(), filter, |r| {
+    users::for_each(&db.conn, &db.app, own, ctx.now(), filter, |r| {
         n += 1;
         let dash = || "-".to_owned();
         t.row(vec![
-            r.id.to_string(),
+            safe(&id_text(&r.id)).into_owned(),
             safe(&ListRow::text(&r.username)).into_owned(),
             safe(&ListRow::text(&r.email)).into_owned(),
             if r.is_admin { "yes" } else { "no" }.to_owned(),

@@ -139,6 +139,7 @@ pub fn run(cli: Cli, interrupt: Interrupt) -> Result<()> {
     let config = Config::load(&Sources {
         db: cli.global.db.clone(),
         config: cli.global.config.clone(),
+        profile: cli.global.profile.clone(),
     })?;
     let ctx = Ctx::new(&cli.global, config, interrupt);
     for f in &ctx.config.files {

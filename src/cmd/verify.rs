@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
             print_reset(&user.username, done.sessions_revoked, notified)?;
         }
         drop(hold);
-        let fresh = crate::service::refresh_user(&db.conn, &db.names, &user)?;
+        let fresh = crate::service::refresh_user(&db.conn, &db.app, &user)?;
         let before = Before {
             json: KeyJson {
                 outcome: Some("reset"),

@@ -4,6 +4,8 @@
 use anyhow::Result;
 use rusqlite::{Connection, params};
 
+use crate::app::UserId;
+
 /// One audit record, as written.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
@@ -11,7 +13,7 @@ pub struct Record<'a> {
     pub os_user: &'a str,
     pub actor: Option<&'a str>,
     pub action: &'a str,
-    pub user_id: Option<i64>,
+    pub user_id: Option<&'a UserId>,
     pub username: &'a str,
     pub reason: Option<&'a str>,
     pub outcome: &'a str,

@@ -14,8 +14,9 @@ use std::borrow::Cow;
 use anyhow::Result;
 use rusqlite::{Connection, params};
 
-use super::Names;
 use super::users::text;
+use crate::app::App;
+use rusqlite::types::Value;
 
 /// The staging tables. A user named twice (alice and alice@example.com), like a missing name
 /// given twice, is a target once, at its first place: `twofactl_targets.key` (the user's id,
@@ -33,13 +34,13 @@ const TABLES: &str = "
     CREATE INDEX IF NOT EXISTS temp.twofactl_email_names_name ON twofactl_email_names (name);
     CREATE TEMP TABLE IF NOT EXISTS twofactl_email_matches (
         seq      INTEGER PRIMARY KEY,
-        user_id  INTEGER,
+        user_id,
         matches  INTEGER NOT NULL
     );
     CREATE TEMP TABLE IF NOT EXISTS twofactl_targets (
         seq       INTEGER PRIMARY KEY,
         key       UNIQUE,
-        user_id   INTEGER,
+        user_id,
         name,
         email,
         is_admin  INTEGER,
@@ -120,28 +121,19 @@ impl<'c> NameWriter<'c> {
     }
 }
 
-/// SQL that is 1 when the value of `col` counts as true, as `users::truthy` reads it.
-fn truthy(col: &str) -> String {
-    format!(
-        "(CASE typeof({col}) WHEN 'null' THEN 0 WHEN 'integer' THEN {col} <> 0
-          WHEN 'real' THEN {col} <> 0.0 WHEN 'text' THEN {col} NOT IN ('', '0')
-          ELSE {col} NOT IN (X'', X'30') END)"
-    )
-}
-
 /// Resolve the staged names into `twofactl_targets` (replacing what was there). With
 /// `by_email` (some name contains `@`), names that are no username are looked up as e-mail
 /// addresses: one pass over the users, whatever the number of such names. Returns the first
 /// name (in order) that is the e-mail address of several users; then the targets are not
 /// made.
-pub fn resolve(conn: &Connection, n: &Names, by_email: bool) -> Result<Option<String>> {
+pub fn resolve(conn: &Connection, app: &App, by_email: bool) -> Result<Option<String>> {
     conn.execute_batch(
         "DELETE FROM temp.twofactl_email_names;
          DELETE FROM temp.twofactl_email_matches;
          DELETE FROM temp.twofactl_targets;
          DELETE FROM temp.twofactl_results;",
     )?;
-    if by_email && match_emails(conn, n)? {
+    if by_email && match_emails(conn, app)? {
         let ambiguous = conn.query_row(
             "SELECT e.name FROM temp.twofactl_email_matches m
              JOIN temp.twofactl_email_names e ON e.seq = m.seq
@@ -155,6 +147,7 @@ pub fn resolve(conn: &Connection, n: &Names, by_email: bool) -> Result<Option<St
             Err(e) => return Err(e.into()),
         }
     }
+    let n = &app.map;
     let by_name = format!(
         "(SELECT x.{id} FROM {users} x WHERE x.{username} = n.name)",
         id = n.id,
@@ -169,35 +162,38 @@ pub fn resolve(conn: &Connection, n: &Names, by_email: bool) -> Result<Option<St
     } else {
         (by_name, "")
     };
+    let (has, on) = app.state_sql();
     // ON CONFLICT (key) DO NOTHING keeps a user's (or a missing name's) first place; WHERE
     // true keeps the parser from reading ON CONFLICT as a join constraint.
-    conn.execute(
-        &format!(
-            "INSERT INTO temp.twofactl_targets (seq, key, user_id, name, email, is_admin, clear)
-             SELECT r.seq, coalesce(u.{id}, r.name), u.{id}, CASE WHEN u.{id} IS NULL THEN r.name ELSE u.{username} END,
-                    u.{email}, {is_admin}, u.{secret} IS NULL AND NOT {enabled}
-             FROM (SELECT n.seq AS seq, n.name AS name, {user_id} AS user_id
-                   FROM temp.twofactl_names n {email_join}) AS r
-             LEFT JOIN {users} u ON u.{id} = r.user_id
-             WHERE true ORDER BY r.seq
-             ON CONFLICT (key) DO NOTHING",
-            id = n.id,
-            username = n.username,
-            email = n.email,
-            is_admin = truthy(&format!("u.{}", n.is_admin)),
-            secret = n.totp_secret,
-            enabled = truthy(&format!("u.{}", n.totp_enabled)),
-            users = n.users,
-        ),
-        [],
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "INSERT INTO temp.twofactl_targets (seq, key, user_id, name, email, is_admin, clear)
+         SELECT r.seq, coalesce(u.{id}, r.name), u.{id},
+                CASE WHEN u.{id} IS NULL THEN r.name ELSE u.{username} END,
+                {email}, {admin}, NOT {has} AND NOT {on}
+         FROM (SELECT n.seq AS seq, n.name AS name, {user_id} AS user_id
+               FROM temp.twofactl_names n {email_join}) AS r
+         LEFT JOIN {users} u ON u.{id} = r.user_id
+         WHERE true ORDER BY r.seq
+         ON CONFLICT (key) DO NOTHING",
+        id = n.id,
+        username = n.username,
+        email = app.email_sql(),
+        admin = app.admin_sql(),
+        users = n.users,
+    ))?;
+    app.bind(&mut stmt)?;
+    stmt.raw_execute()?;
     Ok(None)
 }
 
 /// Look up the names that contain `@` and are no username as e-mail addresses, into
 /// `twofactl_email_matches` (the user, and how many users have that address). Returns
 /// whether there were any such names.
-fn match_emails(conn: &Connection, n: &Names) -> Result<bool> {
+fn match_emails(conn: &Connection, app: &App) -> Result<bool> {
+    let n = &app.map;
+    if app.name_sql(true).is_none() {
+        return Ok(false);
+    }
     let candidates = conn.execute(
         &format!(
             "INSERT INTO temp.twofactl_email_names (seq, name)
@@ -214,20 +210,19 @@ fn match_emails(conn: &Connection, n: &Names) -> Result<bool> {
     }
     // The users are read once, each address looked up in the (NOCASE) index of the names;
     // CROSS JOIN keeps SQLite from putting the names in the outer loop.
-    conn.execute(
-        &format!(
-            "INSERT INTO temp.twofactl_email_matches (seq, user_id, matches)
-             SELECT e.seq, u.{id}, 1
-             FROM {users} u CROSS JOIN temp.twofactl_email_names e
-               ON e.name = u.{email} COLLATE NOCASE
-             WHERE true
-             ON CONFLICT (seq) DO UPDATE SET matches = matches + 1",
-            id = n.id,
-            users = n.users,
-            email = n.email,
-        ),
-        [],
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "INSERT INTO temp.twofactl_email_matches (seq, user_id, matches)
+         SELECT e.seq, u.{id}, 1
+         FROM {users} u CROSS JOIN temp.twofactl_email_names e
+           ON e.name = {email} COLLATE NOCASE
+         WHERE true
+         ON CONFLICT (seq) DO UPDATE SET matches = matches + 1",
+        id = n.id,
+        users = n.users,
+        email = app.email_sql(),
+    ))?;
+    app.bind(&mut stmt)?;
+    stmt.raw_execute()?;
     Ok(true)
 }
 
@@ -295,7 +290,7 @@ pub fn first(conn: &Connection, kind: Kind, limit: usize) -> Result<Vec<String>>
 pub struct Target<'a> {
     pub seq: i64,
     /// `None`: the name is no user.
-    pub user_id: Option<i64>,
+    pub user_id: Option<Value>,
     /// The username, or the name as given when it is no user.
     pub name: Cow<'a, str>,
     pub email: Cow<'a, str>,
@@ -404,7 +399,7 @@ mod tests {
     use crate::config::SchemaSection;
 
     /// An application database with `users` (username, email, is_admin, 2FA set), staged.
-    fn app(users: &[(&str, &str, &dyn rusqlite::ToSql, bool)]) -> (Connection, Names) {
+    fn app(users: &[(&str, &str, &dyn rusqlite::ToSql, bool)]) -> (Connection, App) {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(crate::APP_SCHEMA).unwrap();
         for (name, email, admin, set) in users {
@@ -416,7 +411,10 @@ mod tests {
             .unwrap();
         }
         create(&conn).unwrap();
-        (conn, Names::new(&SchemaSection::default()))
+        (
+            conn,
+            crate::app::profiles::app(&SchemaSection::default()).unwrap(),
+        )
     }
 
     /// Stage `names`; returns whether any contains `@`.
@@ -431,7 +429,11 @@ mod tests {
     fn targets(conn: &Connection) -> Vec<(Option<i64>, String, bool)> {
         let mut v = Vec::new();
         for_each_target(conn, |t| {
-            v.push((t.user_id, t.name.clone().into_owned(), t.clear));
+            let id = t.user_id.as_ref().map(|v| match v {
+                Value::Integer(i) => *i,
+                _ => -1,
+            });
+            v.push((id, t.name.clone().into_owned(), t.clear));
             Ok(())
         })
         .unwrap();

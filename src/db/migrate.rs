@@ -81,9 +81,10 @@ const MIGRATIONS: &[&str] = &[
     // with the reason and actor when it is to replace an active authenticator. Locks after
     // too many wrong passwords or confirmation codes last until `until`, as announced. A
     // request being sent records its sender (boot id, pid, process start) and a lease, so
-    // that the next run can settle it when the sender is gone.
+    // that the next run can settle it when the sender is gone. User ids are kept as the
+    // application stores them (an integer, or a text uuid or uid).
     "CREATE TABLE twofactl_pending_keys (
-        user_id          INTEGER PRIMARY KEY,
+        user_id          NOT NULL PRIMARY KEY,
         secret           TEXT    NOT NULL,
         created          INTEGER NOT NULL,
         replaces_active  INTEGER NOT NULL DEFAULT 0,

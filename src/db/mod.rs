@@ -18,7 +18,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use crate::config::{AppSettings, Ident, SchemaSection};
+use crate::app::{App, profiles};
+use crate::config::{AppSettings, SchemaSection};
 use crate::error::{Exit, fail};
 
 /// The page cache of a writing connection, in KiB.
@@ -31,48 +32,12 @@ pub enum Mode {
     ReadWrite,
 }
 
-/// Quoted SQL names of the application's tables and columns, from `[schema]`.
-#[derive(Debug, Clone)]
-pub struct Names {
-    pub users: String,
-    pub id: String,
-    pub username: String,
-    pub email: String,
-    pub password_hash: String,
-    pub is_admin: String,
-    pub totp_secret: String,
-    pub totp_enabled: String,
-    /// (table, user id column)
-    pub sessions: Option<(String, String)>,
-    pub settings: Option<String>,
-}
-
-impl Names {
-    pub fn new(s: &SchemaSection) -> Names {
-        Names {
-            users: s.users_table.quoted(),
-            id: s.id.quoted(),
-            username: s.username.quoted(),
-            email: s.email.quoted(),
-            password_hash: s.password_hash.quoted(),
-            is_admin: s.is_admin.quoted(),
-            totp_secret: s.totp_secret.quoted(),
-            totp_enabled: s.totp_enabled.quoted(),
-            sessions: s
-                .sessions_table
-                .0
-                .as_ref()
-                .map(|t| (t.quoted(), s.sessions_user_id.quoted())),
-            settings: s.settings_table.0.as_ref().map(|t| t.quoted()),
-        }
-    }
-}
-
 /// An open application database.
 pub struct Db {
     pub conn: Connection,
     pub path: PathBuf,
-    pub names: Names,
+    /// The application, through its profile and `[schema]` keys.
+    pub app: App,
 }
 
 /// Open the database at `path` without ever creating it, and check the schema mapping.
@@ -144,78 +109,14 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
         .hint("run twofactl as the user that owns the database, or check the file's and its directory's permissions")
         .into());
     }
-    check_schema(&conn, schema)?;
+    let mut app = profiles::app(schema)?;
+    profiles::adapt(&mut app, &conn)?;
+    app.check(&conn)?;
     Ok(Db {
         conn,
         path: path.to_owned(),
-        names: Names::new(schema),
+        app,
     })
-}
-
-/// The columns of `table`, empty when there is no such table.
-fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
-    let cols = stmt
-        .query_map([table], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(cols)
-}
-
-/// Check every mapped table and column exists; name the first one missing.
-fn check_schema(conn: &Connection, s: &SchemaSection) -> Result<()> {
-    let mut tables = vec![(
-        &s.users_table,
-        vec![
-            ("id", &s.id),
-            ("username", &s.username),
-            ("email", &s.email),
-            ("password_hash", &s.password_hash),
-            ("is_admin", &s.is_admin),
-            ("totp_secret", &s.totp_secret),
-            ("totp_enabled", &s.totp_enabled),
-        ],
-        "users_table",
-    )];
-    if let Some(t) = &s.sessions_table.0 {
-        tables.push((
-            t,
-            vec![("sessions_user_id", &s.sessions_user_id)],
-            "sessions_table",
-        ));
-    }
-    let (key, value) = (
-        Ident::parse("key").expect("valid"),
-        Ident::parse("value").expect("valid"),
-    );
-    if let Some(t) = &s.settings_table.0 {
-        tables.push((t, vec![("key", &key), ("value", &value)], "settings_table"));
-    }
-    for (table, wanted, key) in tables {
-        let have = columns(conn, table.as_str())?;
-        if have.is_empty() {
-            return Err(fail(
-                Exit::Config,
-                format!("the database has no table \"{table}\" ([schema] {key})"),
-            )
-            .hint(format!(
-                "point --db at the application's database, or map the table with [schema] {key} in the config file"
-            ))
-            .into());
-        }
-        for (key, col) in wanted {
-            if !have.iter().any(|c| c.eq_ignore_ascii_case(col.as_str())) {
-                return Err(fail(
-                    Exit::Config,
-                    format!("table \"{table}\" has no column \"{col}\" ([schema] {key})"),
-                )
-                .hint(format!(
-                    "map the column with [schema] {key} in the config file"
-                ))
-                .into());
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Start a write transaction (`BEGIN IMMEDIATE`) with twofactl's tables up to date.
@@ -229,7 +130,7 @@ pub fn write(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
 impl Db {
     /// The application's settings table as key/value pairs (empty when none is mapped).
     pub fn app_settings(&self) -> Result<AppSettings> {
-        let Some(table) = &self.names.settings else {
+        let Some(table) = &self.app.map.settings else {
             return Ok(AppSettings::default());
         };
         let mut stmt = self

@@ -8,6 +8,7 @@
 use anyhow::Result;
 use rusqlite::{Connection, TransactionBehavior, params};
 
+use crate::app::UserId;
 use crate::mail::Outgoing;
 
 /// Queues messages with one prepared statement (inside the caller's transaction).
@@ -29,7 +30,7 @@ impl<'c> Queue<'c> {
     pub fn push(
         &mut self,
         now: i64,
-        user_id: i64,
+        user_id: &UserId,
         username: &str,
         kind: &str,
         msg: &Outgoing,

@@ -5,6 +5,8 @@
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::app::UserId;
+
 /// A key waiting for its first code.
 #[derive(Debug, Clone)]
 pub struct PendingKey {
@@ -18,7 +20,7 @@ pub struct PendingKey {
 }
 
 /// The user's pending key, if any.
-pub fn get(conn: &Connection, user_id: i64) -> Result<Option<PendingKey>> {
+pub fn get(conn: &Connection, user_id: &UserId) -> Result<Option<PendingKey>> {
     Ok(conn
         .query_row(
             "SELECT secret, created, replaces_active, reason, actor FROM twofactl_pending_keys
@@ -38,7 +40,7 @@ pub fn get(conn: &Connection, user_id: i64) -> Result<Option<PendingKey>> {
 }
 
 /// Store `key` as the user's pending key, replacing any other.
-pub fn put(conn: &Connection, user_id: i64, key: &PendingKey) -> Result<()> {
+pub fn put(conn: &Connection, user_id: &UserId, key: &PendingKey) -> Result<()> {
     conn.execute(
         "INSERT INTO twofactl_pending_keys (user_id, secret, created, replaces_active, reason, actor)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -57,7 +59,7 @@ pub fn put(conn: &Connection, user_id: i64, key: &PendingKey) -> Result<()> {
 }
 
 /// Drop the user's pending key; whether there was one.
-pub fn discard(conn: &Connection, user_id: i64) -> Result<bool> {
+pub fn discard(conn: &Connection, user_id: &UserId) -> Result<bool> {
     Ok(conn.execute(
         "DELETE FROM twofactl_pending_keys WHERE user_id = ?1",
         [user_id],

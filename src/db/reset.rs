@@ -7,6 +7,8 @@ use anyhow::Result;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::app::UserId;
+
 /// Where a reset request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestState {
@@ -108,7 +110,7 @@ impl LockKind {
 /// The end of the user's lock of this kind, when one is in force at `now`.
 pub fn locked_until(
     conn: &Connection,
-    user_id: i64,
+    user_id: &UserId,
     kind: LockKind,
     now: i64,
 ) -> Result<Option<i64>> {
@@ -123,7 +125,7 @@ pub fn locked_until(
 
 /// Failures of this kind since `since` that count towards the next lock: those after the
 /// last lock ended (a lock, once over, starts the count again).
-pub fn failures(conn: &Connection, user_id: i64, kind: LockKind, since: i64) -> Result<u32> {
+pub fn failures(conn: &Connection, user_id: &UserId, kind: LockKind, since: i64) -> Result<u32> {
     let sql = format!(
         "SELECT count(*) FROM {} WHERE user_id = ?1 AND time > max(?2,
            coalesce((SELECT until - 1 FROM twofactl_locks WHERE user_id = ?1 AND kind = ?3), ?2))",
@@ -137,7 +139,7 @@ pub fn failures(conn: &Connection, user_id: i64, kind: LockKind, since: i64) -> 
 }
 
 /// Record one failure at `now`.
-pub fn record_failure(conn: &Connection, user_id: i64, kind: LockKind, now: i64) -> Result<()> {
+pub fn record_failure(conn: &Connection, user_id: &UserId, kind: LockKind, now: i64) -> Result<()> {
     let sql = format!(
         "INSERT INTO {} (user_id, time) VALUES (?1, ?2)",
         kind.failures_table()
@@ -147,7 +149,13 @@ pub fn record_failure(conn: &Connection, user_id: i64, kind: LockKind, now: i64)
 }
 
 /// Lock the user from `now` until `until`.
-pub fn lock(conn: &Connection, user_id: i64, kind: LockKind, now: i64, until: i64) -> Result<()> {
+pub fn lock(
+    conn: &Connection,
+    user_id: &UserId,
+    kind: LockKind,
+    now: i64,
+    until: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO twofactl_locks (user_id, kind, since, until) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, kind) DO UPDATE SET since = excluded.since, until = excluded.until",
@@ -157,7 +165,7 @@ pub fn lock(conn: &Connection, user_id: i64, kind: LockKind, now: i64, until: i6
 }
 
 /// Forget the user's failures and lock of this kind (after a success).
-pub fn clear_failures(conn: &Connection, user_id: i64, kind: LockKind) -> Result<()> {
+pub fn clear_failures(conn: &Connection, user_id: &UserId, kind: LockKind) -> Result<()> {
     conn.execute(
         &format!("DELETE FROM {} WHERE user_id = ?1", kind.failures_table()),
         [user_id],
@@ -172,7 +180,11 @@ pub fn clear_failures(conn: &Connection, user_id: i64, kind: LockKind) -> Result
 /// Requests that count against the hourly allowance since `since`: (count, time of the
 /// oldest). Undelivered ones do not count; ones still being sent do, so that runs in
 /// parallel cannot exceed the allowance.
-pub fn requests_since(conn: &Connection, user_id: i64, since: i64) -> Result<(u32, Option<i64>)> {
+pub fn requests_since(
+    conn: &Connection,
+    user_id: &UserId,
+    since: i64,
+) -> Result<(u32, Option<i64>)> {
     Ok(conn.query_row(
         "SELECT count(*), min(created) FROM twofactl_reset_requests
          WHERE user_id = ?1 AND created > ?2 AND state <> 'undelivered'",
@@ -187,7 +199,7 @@ pub fn requests_since(conn: &Connection, user_id: i64, since: i64) -> Result<(u3
 }
 
 /// Void the user's open (or not yet delivered) requests: a new request replaces them.
-pub fn void_open(conn: &Connection, user_id: i64, now: i64) -> Result<()> {
+pub fn void_open(conn: &Connection, user_id: &UserId, now: i64) -> Result<()> {
     conn.execute(
         "UPDATE twofactl_reset_requests SET state = 'void', closed = ?2
          WHERE user_id = ?1 AND state IN ('open', 'sending')",
@@ -199,7 +211,7 @@ pub fn void_open(conn: &Connection, user_id: i64, now: i64) -> Result<()> {
 /// A new request, not usable until its e-mail is accepted (`sending`). `sender` names the
 /// process sending it and `lease` is when, at the latest, its send is over.
 pub struct NewRequest<'a> {
-    pub user_id: i64,
+    pub user_id: &'a UserId,
     pub now: i64,
     pub expires: i64,
     pub code_hash: &'a str,
@@ -238,13 +250,13 @@ pub fn set_state(conn: &Connection, id: i64, state: RequestState, now: i64) -> R
 #[derive(Debug)]
 pub struct InFlight {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub sender: Option<String>,
     pub lease: Option<i64>,
 }
 
 /// Every request of `user_id` still `sending`.
-pub fn in_flight(conn: &Connection, user_id: i64) -> Result<Vec<InFlight>> {
+pub fn in_flight(conn: &Connection, user_id: &UserId) -> Result<Vec<InFlight>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, user_id, sender, lease FROM twofactl_reset_requests
          WHERE user_id = ?1 AND state = 'sending'",
@@ -263,7 +275,7 @@ pub fn in_flight(conn: &Connection, user_id: i64) -> Result<Vec<InFlight>> {
 }
 
 /// The user's latest delivered request, whatever its state.
-pub fn latest(conn: &Connection, user_id: i64) -> Result<Option<Request>> {
+pub fn latest(conn: &Connection, user_id: &UserId) -> Result<Option<Request>> {
     Ok(conn
         .query_row(
             "SELECT id, expires, code_hash, attempts, state, closed FROM twofactl_reset_requests

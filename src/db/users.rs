@@ -1,14 +1,16 @@
-//! Queries on the application's users (and their sessions): listing, resolving the names an
-//! operator typed, and clearing 2FA. Every statement is built once from the quoted `[schema]`
-//! names; values are always bound, never spliced.
+//! Queries on the application's users, through the application seam (`app::App`): listing,
+//! resolving the names an operator typed, and clearing 2FA. Every statement is built from the
+//! mapping's quoted names; values are always bound, never spliced.
 
 use std::borrow::Cow;
 
 use anyhow::Result;
-use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::cmp::Ordering;
 
-use super::Names;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, Row};
+
+use crate::app::{App, AppUser, UserId};
 
 /// A user's 2FA state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +36,7 @@ impl Status {
 /// A user as resolved for a change.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub email: String,
     pub is_admin: bool,
@@ -43,11 +45,24 @@ pub struct User {
     pub clear: bool,
 }
 
-fn status(has_secret: bool, enabled: bool) -> Status {
-    match (has_secret, enabled) {
-        (false, _) => Status::Disabled,
+impl From<AppUser> for User {
+    fn from(u: AppUser) -> User {
+        User {
+            status: status(u.has_key, u.active),
+            clear: !u.has_key && !u.active,
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            is_admin: u.is_admin,
+        }
+    }
+}
+
+fn status(has_key: bool, active: bool) -> Status {
+    match (has_key, active) {
+        (_, true) => Status::Enabled,
         (true, false) => Status::Pending,
-        (true, true) => Status::Enabled,
+        (false, false) => Status::Disabled,
     }
 }
 
@@ -80,30 +95,6 @@ fn truthy(row: &Row<'_>, i: usize) -> rusqlite::Result<bool> {
     })
 }
 
-fn user_columns(n: &Names) -> String {
-    format!(
-        "{id}, {username}, {email}, {is_admin}, {secret} IS NOT NULL, {enabled}",
-        id = n.id,
-        username = n.username,
-        email = n.email,
-        is_admin = n.is_admin,
-        secret = n.totp_secret,
-        enabled = n.totp_enabled,
-    )
-}
-
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let (has_secret, enabled) = (truthy(row, 4)?, truthy(row, 5)?);
-    Ok(User {
-        id: row.get(0)?,
-        username: text(row, 1)?.into_owned(),
-        email: text(row, 2)?.into_owned(),
-        is_admin: truthy(row, 3)?,
-        status: status(has_secret, enabled),
-        clear: !has_secret && !enabled,
-    })
-}
-
 /// What a name typed by an operator resolved to.
 #[derive(Debug)]
 pub enum Lookup {
@@ -115,101 +106,107 @@ pub enum Lookup {
 
 /// Resolves names to users with prepared statements, for runs of any size.
 pub struct Resolver<'c> {
+    app: &'c App,
     conn: &'c Connection,
     by_name: rusqlite::Statement<'c>,
     /// Prepared on the first name that needs it (most runs name users by username).
     by_email: Option<rusqlite::Statement<'c>>,
-    email_sql: String,
 }
 
 impl<'c> Resolver<'c> {
-    pub fn new(conn: &'c Connection, n: &Names) -> Result<Self> {
-        let cols = user_columns(n);
+    pub fn new(conn: &'c Connection, app: &'c App) -> Result<Self> {
+        let sql = format!(
+            "{} WHERE {}",
+            app.select_users(),
+            app.name_sql(false).expect("by username")
+        );
+        let mut by_name = conn.prepare(&sql)?;
+        app.bind(&mut by_name)?;
         Ok(Resolver {
+            app,
             conn,
-            by_name: conn.prepare(&format!(
-                "SELECT {cols} FROM {users} WHERE {username} = ?1",
-                users = n.users,
-                username = n.username
-            ))?,
+            by_name,
             by_email: None,
-            email_sql: format!(
-                "SELECT {cols} FROM {users} WHERE {email} = ?1 COLLATE NOCASE LIMIT 2",
-                users = n.users,
-                email = n.email
-            ),
         })
     }
 
     /// A username, or else an e-mail address (only tried for names containing `@`).
     pub fn lookup(&mut self, name: &str) -> Result<Lookup> {
-        if let Some(u) = self.by_name.query_row([name], user_from_row).optional()? {
-            return Ok(Lookup::Found(u));
+        if let Some(u) = first(&mut self.by_name, name)? {
+            return Ok(Lookup::Found(u.into()));
         }
         if !name.contains('@') {
             return Ok(Lookup::Missing);
         }
         let by_email = match &mut self.by_email {
             Some(s) => s,
-            None => self.by_email.insert(self.conn.prepare(&self.email_sql)?),
+            None => {
+                let Some(cond) = self.app.name_sql(true) else {
+                    return Ok(Lookup::Missing);
+                };
+                let sql = format!("{} WHERE {cond} LIMIT 2", self.app.select_users());
+                let mut stmt = self.conn.prepare(&sql)?;
+                self.app.bind(&mut stmt)?;
+                self.by_email.insert(stmt)
+            }
         };
-        let mut found: Vec<User> = by_email
-            .query_map([name], user_from_row)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(match found.len() {
-            0 => Lookup::Missing,
-            1 => Lookup::Found(found.remove(0)),
-            _ => Lookup::Ambiguous,
+        let i = by_email.parameter_index(":name")?.expect("in the SQL");
+        by_email.raw_bind_parameter(i, name)?;
+        let mut rows = by_email.raw_query();
+        let Some(one) = rows.next()? else {
+            return Ok(Lookup::Missing);
+        };
+        let user = App::user_from_row(one)?;
+        Ok(if rows.next()?.is_some() {
+            Lookup::Ambiguous
+        } else {
+            Lookup::Found(user.into())
         })
     }
 }
 
-/// Clears users' 2FA (and any key twofactl holds pending for them) and revokes their
-/// sessions, with prepared statements. Only inside a write transaction (twofactl's tables
-/// exist there).
+/// The first row of `stmt` with `:name` bound to `name`.
+fn first(stmt: &mut rusqlite::Statement<'_>, name: &str) -> Result<Option<AppUser>> {
+    let i = stmt.parameter_index(":name")?.expect("in the SQL");
+    stmt.raw_bind_parameter(i, name)?;
+    let mut rows = stmt.raw_query();
+    Ok(match rows.next()? {
+        Some(r) => Some(App::user_from_row(r)?),
+        None => None,
+    })
+}
+
+/// Clears users' 2FA as the application does (and any key twofactl holds pending for them)
+/// and ends their logins. Only inside a write transaction (twofactl's tables exist there).
 pub struct Resetter<'c> {
-    clear: rusqlite::Statement<'c>,
+    app: &'c App,
+    conn: &'c Connection,
     discard: rusqlite::Statement<'c>,
-    revoke: Option<rusqlite::Statement<'c>>,
 }
 
 impl<'c> Resetter<'c> {
-    pub fn new(conn: &'c Connection, n: &Names) -> Result<Self> {
+    pub fn new(conn: &'c Connection, app: &'c App) -> Result<Self> {
         Ok(Resetter {
-            clear: conn.prepare(&format!(
-                "UPDATE {users} SET {secret} = NULL, {enabled} = 0 WHERE {id} = ?1",
-                users = n.users,
-                secret = n.totp_secret,
-                enabled = n.totp_enabled,
-                id = n.id
-            ))?,
+            app,
+            conn,
             discard: conn.prepare("DELETE FROM twofactl_pending_keys WHERE user_id = ?1")?,
-            revoke: n
-                .sessions
-                .as_ref()
-                .map(|(t, c)| conn.prepare(&format!("DELETE FROM {t} WHERE {c} = ?1")))
-                .transpose()?,
         })
     }
 
-    /// Clear the user's TOTP key; return how many sessions were deleted.
-    pub fn reset(&mut self, id: i64) -> Result<u64> {
-        self.clear.execute(params![id])?;
+    /// Clear the user's TOTP key; return how many logins were ended.
+    pub fn reset(&mut self, id: &UserId) -> Result<u64> {
         self.discard_pending(id)?;
-        self.revoke(id)
+        self.app.reset(self.conn, id)
     }
 
-    /// Delete the user's sessions; return how many there were.
-    pub fn revoke(&mut self, id: i64) -> Result<u64> {
-        Ok(match &mut self.revoke {
-            Some(s) => s.execute(params![id])? as u64,
-            None => 0,
-        })
+    /// End the user's logins; return how many there were.
+    pub fn revoke(&mut self, id: &UserId) -> Result<u64> {
+        self.app.end_sessions(self.conn, id)
     }
 
     /// Drop a key twofactl holds pending for the user; whether there was one.
-    pub fn discard_pending(&mut self, id: i64) -> Result<bool> {
-        Ok(self.discard.execute(params![id])? > 0)
+    pub fn discard_pending(&mut self, id: &UserId) -> Result<bool> {
+        Ok(self.discard.execute([id])? > 0)
     }
 }
 
@@ -225,7 +222,7 @@ pub struct Filter<'a> {
 /// One row of `list-users`, borrowed from the statement while it is being written out.
 #[derive(Debug)]
 pub struct ListRow<'a> {
-    pub id: i64,
+    pub id: UserId,
     /// As stored; `ListRow::text` makes it UTF-8 for output.
     pub username: Cow<'a, [u8]>,
     pub email: Cow<'a, [u8]>,
@@ -248,40 +245,32 @@ impl ListRow<'_> {
 
 /// The WHERE clause of `list-users` for `f` (empty when nothing is filtered); the pattern
 /// is bound as `:pattern`.
-fn list_where(n: &Names, own_version: usize, f: &Filter) -> String {
+fn list_where(app: &App, own_version: usize, f: &Filter) -> String {
+    let (has, on) = app.state_sql();
+    let id = &app.map.id;
+    let ours = "u.{id} IN (SELECT user_id FROM twofactl_pending_keys)".replace("{id}", id);
     let mut conds = Vec::new();
     match f.status {
-        Some(Status::Enabled) => conds.push(format!(
-            "u.{} IS NOT NULL AND u.{} <> 0",
-            n.totp_secret, n.totp_enabled
-        )),
-        Some(Status::Pending) if own_version >= 5 => conds.push(format!(
-            "((u.{s} IS NOT NULL AND u.{e} = 0)
-              OR (u.{s} IS NULL AND u.{id} IN (SELECT user_id FROM twofactl_pending_keys)))",
-            s = n.totp_secret,
-            e = n.totp_enabled,
-            id = n.id
-        )),
-        Some(Status::Pending) => conds.push(format!(
-            "u.{} IS NOT NULL AND u.{} = 0",
-            n.totp_secret, n.totp_enabled
-        )),
-        Some(Status::Disabled) if own_version >= 5 => conds.push(format!(
-            "u.{} IS NULL AND u.{} NOT IN (SELECT user_id FROM twofactl_pending_keys)",
-            n.totp_secret, n.id
-        )),
-        Some(Status::Disabled) => conds.push(format!("u.{} IS NULL", n.totp_secret)),
+        Some(Status::Enabled) => conds.push(on),
+        Some(Status::Pending) if own_version >= 5 => {
+            conds.push(format!("NOT {on} AND ({has} OR {ours})"));
+        }
+        Some(Status::Pending) => conds.push(format!("NOT {on} AND {has}")),
+        Some(Status::Disabled) if own_version >= 5 => {
+            conds.push(format!("NOT {on} AND NOT {has} AND NOT {ours}"));
+        }
+        Some(Status::Disabled) => conds.push(format!("NOT {on} AND NOT {has}")),
         None => {}
     }
     if f.admins {
-        conds.push(format!("u.{} <> 0", n.is_admin));
+        conds.push(app.admin_sql());
     }
     if f.pattern.is_some() {
         // instr() rather than LIKE: the pattern is a plain substring, `%` and `_` included.
         conds.push(format!(
-            "(instr(lower(u.{u}), lower(:pattern)) > 0 OR instr(lower(u.{e}), lower(:pattern)) > 0)",
-            u = n.username,
-            e = n.email
+            "(instr(lower(u.{u}), lower(:pattern)) > 0 OR instr(lower({e}), lower(:pattern)) > 0)",
+            u = app.map.username,
+            e = app.email_sql()
         ));
     }
     if conds.is_empty() {
@@ -294,7 +283,7 @@ fn list_where(n: &Names, own_version: usize, f: &Filter) -> String {
 /// Stream the users matching `f`, in id order, to `each`; memory does not grow with the count.
 pub fn for_each<F>(
     conn: &Connection,
-    n: &Names,
+    app: &App,
     own_version: usize,
     now: i64,
     f: &Filter,
@@ -303,24 +292,19 @@ pub fn for_each<F>(
 where
     F: FnMut(&ListRow<'_>) -> Result<()>,
 {
-    let where_ = list_where(n, own_version, f);
     let limit = if f.limit.is_some() {
         "LIMIT :limit"
     } else {
         ""
     };
     let sql = format!(
-        "SELECT u.{id}, u.{username}, u.{email}, u.{is_admin}, u.{secret} IS NOT NULL, u.{enabled}
-         FROM {users} u {where_} ORDER BY u.{id} {limit}",
-        id = n.id,
-        username = n.username,
-        email = n.email,
-        is_admin = n.is_admin,
-        secret = n.totp_secret,
-        enabled = n.totp_enabled,
-        users = n.users,
+        "{} {} ORDER BY u.{} {limit}",
+        app.select_users(),
+        list_where(app, own_version, f),
+        app.map.id
     );
     let mut stmt = conn.prepare(&sql)?;
+    app.bind(&mut stmt)?;
     if let Some(p) = f.pattern {
         let i = stmt.parameter_index(":pattern")?.expect("bound in the SQL");
         stmt.raw_bind_parameter(i, p)?;
@@ -329,8 +313,8 @@ where
         let i = stmt.parameter_index(":limit")?.expect("bound in the SQL");
         stmt.raw_bind_parameter(i, i64::try_from(l).unwrap_or(i64::MAX))?;
     }
-    // twofactl's per-user facts come from two more cursors in user-id order, merged with the
-    // users as they stream: one pass over each index instead of two lookups per user.
+    // twofactl's per-user facts come from three more cursors in user-id order, merged with
+    // the users as they stream: one pass over each index instead of lookups per user.
     let mut changes_stmt = (own_version >= 1)
         .then(|| {
             conn.prepare(
@@ -358,28 +342,50 @@ where
     let mut open = Merge::new(open_stmt.as_mut().map(|s| s.query([now])).transpose()?)?;
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
+        let id: Value = row.get(0)?;
         let r = ListRow {
-            id,
             username: bytes(row, 1)?,
             email: bytes(row, 2)?,
             is_admin: truthy(row, 3)?,
             status: match status(truthy(row, 4)?, truthy(row, 5)?) {
-                Status::Disabled if pending.value_for(id)?.is_some() => Status::Pending,
+                Status::Disabled if pending.value_for(&id)?.is_some() => Status::Pending,
                 s => s,
             },
-            reset_open_until: open.value_for(id)?,
-            last_2fa_change: changes.value_for(id)?,
+            reset_open_until: open.value_for(&id)?,
+            last_2fa_change: changes.value_for(&id)?,
+            id,
         };
         each(&r)?;
     }
     Ok(())
 }
 
+/// SQLite's order of values (NULL, numbers, text, blobs; text and blobs bytewise), which
+/// `ORDER BY` follows on both sides of a merge.
+fn sqlite_cmp(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Integer(_) | Value::Real(_) => 1,
+            Value::Text(_) => 2,
+            Value::Blob(_) => 3,
+        }
+    }
+    match (a, b) {
+        (Value::Integer(x), Value::Integer(y)) => x.cmp(y),
+        (Value::Integer(x), Value::Real(y)) => (*x as f64).total_cmp(y),
+        (Value::Real(x), Value::Integer(y)) => x.total_cmp(&(*y as f64)),
+        (Value::Real(x), Value::Real(y)) => x.total_cmp(y),
+        (Value::Text(x), Value::Text(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Blob(x), Value::Blob(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
 /// A cursor of (user id, value) rows in ascending id order, read alongside the users.
 struct Merge<'s> {
     rows: Option<rusqlite::Rows<'s>>,
-    current: Option<(i64, i64)>,
+    current: Option<(Value, i64)>,
 }
 
 impl<'s> Merge<'s> {
@@ -404,12 +410,12 @@ impl<'s> Merge<'s> {
     }
 
     /// The value for user `id`; ids must be asked for in ascending order.
-    fn value_for(&mut self, id: i64) -> Result<Option<i64>> {
-        while let Some((uid, value)) = self.current {
-            match uid.cmp(&id) {
-                std::cmp::Ordering::Less => self.advance()?,
-                std::cmp::Ordering::Equal => return Ok(Some(value)),
-                std::cmp::Ordering::Greater => return Ok(None),
+    fn value_for(&mut self, id: &Value) -> Result<Option<i64>> {
+        while let Some((uid, value)) = &self.current {
+            match sqlite_cmp(uid, id) {
+                Ordering::Less => self.advance()?,
+                Ordering::Equal => return Ok(Some(*value)),
+                Ordering::Greater => return Ok(None),
             }
         }
         Ok(None)
@@ -417,48 +423,16 @@ impl<'s> Merge<'s> {
 }
 
 /// How many users the application has.
-pub fn count(conn: &Connection, n: &Names) -> Result<u64> {
-    let c: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", n.users), [], |r| {
-        r.get(0)
-    })?;
+pub fn count(conn: &Connection, app: &App) -> Result<u64> {
+    let c: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM {}", app.map.users),
+        [],
+        |r| r.get(0),
+    )?;
     Ok(c.unsigned_abs())
 }
 
-/// The user's stored password hash (a PHC string, as the application wrote it).
-pub fn password_hash(conn: &Connection, n: &Names, id: i64) -> Result<String> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} = ?1",
-        n.password_hash, n.users, n.id
-    );
-    Ok(conn.query_row(&sql, [id], |r| Ok(text(r, 0)?.into_owned()))?)
-}
-
 /// Re-read one user by id (inside a transaction, to act on current state).
-pub fn by_id(conn: &Connection, n: &Names, id: i64) -> Result<Option<User>> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} = ?1",
-        user_columns(n),
-        n.users,
-        n.id
-    );
-    Ok(conn.query_row(&sql, [id], user_from_row).optional()?)
-}
-
-/// The user's stored TOTP key, if any (for confirming a pending key; never printed).
-pub fn totp_key(conn: &Connection, n: &Names, id: i64) -> Result<Option<String>> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} = ?1",
-        n.totp_secret, n.users, n.id
-    );
-    Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
-}
-
-/// Make `key` the user's active authenticator.
-pub fn set_active_key(conn: &Connection, n: &Names, id: i64, key: &str) -> Result<()> {
-    let sql = format!(
-        "UPDATE {} SET {} = ?2, {} = 1 WHERE {} = ?1",
-        n.users, n.totp_secret, n.totp_enabled, n.id
-    );
-    conn.execute(&sql, params![id, key])?;
-    Ok(())
+pub fn by_id(conn: &Connection, app: &App, id: &UserId) -> Result<Option<User>> {
+    Ok(app.user_by_id(conn, id)?.map(User::from))
 }

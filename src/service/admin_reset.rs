@@ -18,11 +18,12 @@ use rusqlite::Connection;
 
 use super::notify::{self, Delivery};
 use super::{Env, ambiguous_email, shell_word};
+use crate::app::App;
 use crate::db::audit::{self, Record};
 use crate::db::bulk::{self, Counts, Kind, NameWriter, Recorder};
 use crate::db::outbox::{self, Scope};
 use crate::db::users::Resetter;
-use crate::db::{self, Db, Names};
+use crate::db::{self, Db};
 use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Notice, compose};
 use crate::output::safe;
@@ -147,7 +148,7 @@ pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
     // One read transaction for all the lookups: a consistent snapshot, and one shared lock
     // instead of a lock and journal check per user.
     let snapshot = db.conn.unchecked_transaction()?;
-    let counts = resolve(&snapshot, &db.names, staged, checks)?;
+    let counts = resolve(&snapshot, &db.app, staged, checks)?;
     let first = if counts.to_reset > 0 {
         bulk::first(&snapshot, Kind::ToReset, SHOWN)?
     } else {
@@ -164,8 +165,8 @@ pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
 /// Resolve the staged names, and stop before any change when one is the e-mail address of
 /// several users (exit 2), is no user (exit 4, unless `skip_missing`), or is an
 /// administrator (exit 2, unless `allow_admin`).
-fn resolve(conn: &Connection, names: &Names, staged: Staged, checks: Checks) -> Result<Counts> {
-    if let Some(name) = bulk::resolve(conn, names, staged.any_email)? {
+fn resolve(conn: &Connection, app: &App, staged: Staged, checks: Checks) -> Result<Counts> {
+    if let Some(name) = bulk::resolve(conn, app, staged.any_email)? {
         return Err(ambiguous_email(&name).into());
     }
     let counts = bulk::counts(conn)?;
@@ -220,9 +221,9 @@ pub fn apply(
     let tx = db::write(&mut db.conn)?;
     // Read once the write lock is held; every row of the run records this time.
     let now = env.now();
-    let counts = resolve(&tx, &db.names, staged, checks)?;
+    let counts = resolve(&tx, &db.app, staged, checks)?;
     progress.begin(counts.targets);
-    let queued = reset_each(env, &tx, &db.names, change, now, progress)?;
+    let queued = reset_each(env, &tx, &db.app, change, now, progress)?;
     env.interrupt.check()?;
     tx.commit().context("could not commit the reset")?;
     Ok(Applied { queued })
@@ -233,12 +234,12 @@ pub fn apply(
 fn reset_each(
     env: &Env,
     conn: &Connection,
-    names: &Names,
+    app: &App,
     change: &Change<'_>,
     now: i64,
     progress: &mut dyn Progress,
 ) -> Result<Option<(i64, i64)>> {
-    let mut resetter = Resetter::new(conn, names)?;
+    let mut resetter = Resetter::new(conn, app)?;
     let mut log = audit::Writer::new(conn)?;
     let mut queue = outbox::Queue::new(conn)?;
     let mut results = Recorder::new(conn)?;
@@ -254,7 +255,7 @@ fn reset_each(
     bulk::for_each_target(conn, |t| {
         progress.advance();
         env.interrupt.check()?;
-        let Some(id) = t.user_id else {
+        let Some(id) = &t.user_id else {
             return Ok(());
         };
         let reset = !t.clear;

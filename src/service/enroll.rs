@@ -12,10 +12,11 @@ use anyhow::Result;
 
 use super::notify::{self, Delivery};
 use super::{Env, Event, refresh_user, shell_word, tries};
+use crate::app::App;
 use crate::db::outbox::{self, Scope};
 use crate::db::pending::{self, PendingKey};
 use crate::db::reset::{self, LockKind};
-use crate::db::users::{self, Resetter, Status, User};
+use crate::db::users::{Resetter, Status, User};
 use crate::db::{self, Db, migrate};
 use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Notice, compose};
@@ -64,9 +65,9 @@ impl Plan {
 /// Check that `user` may get a new key with `opts`, and make it (nothing is stored).
 pub fn plan(db: &Db, user: &User, issuer: &str, opts: &Options<'_>) -> Result<Plan> {
     // The user as they are now (a reset may just have cleared their 2FA).
-    let user = &refresh_user(&db.conn, &db.names, user)?;
+    let user = &refresh_user(&db.conn, &db.app, user)?;
     let pending = if migrate::check(&db.conn)? >= 5 {
-        pending::get(&db.conn, user.id)?
+        pending::get(&db.conn, &user.id)?
     } else {
         None
     };
@@ -137,14 +138,14 @@ fn check(user: &User, pending: Option<&PendingKey>, opts: &Options<'_>) -> Resul
 /// of several runs for one user exactly one succeeds.
 pub fn store(env: &Env, db: &mut Db, plan: &Plan) -> Result<()> {
     let tx = db::write(&mut db.conn)?;
-    let user = refresh_user(&tx, &db.names, &plan.user)?;
-    let existing = pending::get(&tx, user.id)?;
+    let user = refresh_user(&tx, &db.app, &plan.user)?;
+    let existing = pending::get(&tx, &user.id)?;
     // What was checked before must still hold: the state may have changed meanwhile.
     check(&user, existing.as_ref(), &plan.options())?;
     let replaces_active = user.status == Status::Enabled;
     pending::put(
         &tx,
-        user.id,
+        &user.id,
         &PendingKey {
             secret: plan.key.clone(),
             created: env.now(),
@@ -153,7 +154,7 @@ pub fn store(env: &Env, db: &mut Db, plan: &Plan) -> Result<()> {
             actor: plan.actor.clone(),
         },
     )?;
-    reset::clear_failures(&tx, user.id, LockKind::Totp)?;
+    reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
     let detail = match (&existing, replaces_active) {
         (_, true) => "new key pending confirmation; it will replace the active authenticator",
         (Some(_), false) => "new key pending confirmation; it replaced a pending key",
@@ -200,8 +201,8 @@ pub fn confirm(
     mail: &MailConfig,
 ) -> Result<Confirmed> {
     let tx = db::write(&mut db.conn)?;
-    let user = refresh_user(&tx, &db.names, user)?;
-    let waiting = waiting_key(&tx, &db.names, &user)?;
+    let user = refresh_user(&tx, &db.app, user)?;
+    let waiting = waiting_key(&tx, &db.app, &user)?;
     check_lock(env, &tx, &user)?;
     let key = match &waiting {
         Waiting::Ours(p) => p.secret.clone(),
@@ -217,16 +218,19 @@ pub fn confirm(
         Waiting::Ours(p) => (p.replaces_active, p.reason.clone(), p.actor.clone()),
         Waiting::Application(_) => (false, None, None),
     };
-    users::set_active_key(&tx, &db.names, user.id, &key)?;
-    let mut resetter = Resetter::new(&tx, &db.names)?;
-    resetter.discard_pending(user.id)?;
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(key.as_bytes())
+        .map_err(|_| fail(Exit::Failure, "the pending key is not base32"))?;
+    db.app.activate(&tx, &user.id, &bytes, env.now())?;
+    let mut resetter = Resetter::new(&tx, &db.app)?;
+    resetter.discard_pending(&user.id)?;
     let sessions_revoked = if replaced {
-        resetter.revoke(user.id)?
+        resetter.revoke(&user.id)?
     } else {
         0
     };
     drop(resetter);
-    reset::clear_failures(&tx, user.id, LockKind::Totp)?;
+    reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
     let detail = if replaced {
         "replaced the active authenticator; sessions ended; notification queued"
     } else {
@@ -245,7 +249,7 @@ pub fn confirm(
     let notice = Notice::Enrolled { replaced };
     let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
     let outbox_id =
-        outbox::Queue::new(&tx)?.push(env.now(), user.id, &user.username, notice.kind(), &msg)?;
+        outbox::Queue::new(&tx)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
     tx.commit()?;
     let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
     Ok(Confirmed {
@@ -256,9 +260,9 @@ pub fn confirm(
     })
 }
 
-fn waiting_key(conn: &rusqlite::Connection, names: &db::Names, user: &User) -> Result<Waiting> {
+fn waiting_key(conn: &rusqlite::Connection, app: &App, user: &User) -> Result<Waiting> {
     let again = format!("twofactl enroll {}", shell_word(&user.username));
-    if let Some(p) = pending::get(conn, user.id)? {
+    if let Some(p) = pending::get(conn, &user.id)? {
         if user.status == Status::Enabled && !p.replaces_active {
             return Err(fail(
                 Exit::Usage,
@@ -275,9 +279,14 @@ fn waiting_key(conn: &rusqlite::Connection, names: &db::Names, user: &User) -> R
         return Ok(Waiting::Ours(p));
     }
     match user.status {
-        Status::Pending => Ok(Waiting::Application(
-            users::totp_key(conn, names, user.id)?.unwrap_or_default(),
-        )),
+        Status::Pending => match app.inactive_key(conn, &user.id)? {
+            Some(key) => Ok(Waiting::Application(data_encoding::BASE32_NOPAD.encode(&key))),
+            None => Err(fail(
+                Exit::Usage,
+                format!("{} has no key waiting for confirmation", safe(&user.username)),
+            )
+            .into()),
+        },
         Status::Enabled => Err(fail(
             Exit::Usage,
             format!("the authenticator of {} is already active", safe(&user.username)),
@@ -295,7 +304,7 @@ fn waiting_key(conn: &rusqlite::Connection, names: &db::Names, user: &User) -> R
 
 /// Exit 5 while the user is locked out of confirming by wrong codes.
 fn check_lock(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<()> {
-    if let Some(until) = reset::locked_until(conn, user.id, LockKind::Totp, env.now())? {
+    if let Some(until) = reset::locked_until(conn, &user.id, LockKind::Totp, env.now())? {
         return Err(fail(
             Exit::Limited,
             format!(
@@ -317,13 +326,13 @@ fn check_lock(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<()>
 fn wrong_code(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<anyhow::Error> {
     let now = env.now();
     let lockout = Env::secs(env.policy.lockout);
-    reset::record_failure(conn, user.id, LockKind::Totp, now)?;
-    let failures = reset::failures(conn, user.id, LockKind::Totp, now - lockout)?;
+    reset::record_failure(conn, &user.id, LockKind::Totp, now)?;
+    let failures = reset::failures(conn, &user.id, LockKind::Totp, now - lockout)?;
     let left = env.policy.max_attempts.saturating_sub(failures);
     env.audit(conn, user, &Event::new(ACTION, "wrong_code"))?;
     let hint = "enter the code the app shows now; check the phone's clock if codes keep failing";
     if left == 0 {
-        reset::lock(conn, user.id, LockKind::Totp, now, now + lockout)?;
+        reset::lock(conn, &user.id, LockKind::Totp, now, now + lockout)?;
         return Ok(fail(
             Exit::Rejected,
             format!(
@@ -351,5 +360,5 @@ pub fn pending_secret(db: &Db, user: &User) -> Result<Option<String>> {
     if migrate::check(&db.conn)? < 5 {
         return Ok(None);
     }
-    Ok(pending::get(&db.conn, user.id)?.map(|p| p.secret))
+    Ok(pending::get(&db.conn, &user.id)?.map(|p| p.secret))
 }

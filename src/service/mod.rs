@@ -12,6 +12,7 @@ pub mod verify;
 use anyhow::Result;
 use rusqlite::Connection;
 
+use crate::app::App;
 use crate::config::ResetPolicy;
 use crate::db::audit::{Record, Writer};
 use crate::db::users::{Lookup, Resolver, User};
@@ -75,7 +76,7 @@ impl Env {
             os_user: &self.os_user,
             actor: e.actor,
             action: e.action,
-            user_id: Some(user.id),
+            user_id: Some(&user.id),
             username: &user.username,
             reason: e.reason,
             outcome: e.outcome,
@@ -92,7 +93,7 @@ impl Env {
 
 /// Resolve one user named by username or e-mail: exit 4 when there is none.
 pub fn find_user(db: &Db, name: &str) -> Result<User> {
-    match Resolver::new(&db.conn, &db.names)?.lookup(name)? {
+    match Resolver::new(&db.conn, &db.app)?.lookup(name)? {
         Lookup::Found(u) => Ok(u),
         Lookup::Missing => Err(
             fail(Exit::NotFound, format!("no such user: {}", safe(name)))
@@ -114,8 +115,8 @@ pub fn ambiguous_email(name: &str) -> Failure {
 
 /// Read `user` again (inside a transaction, to act on its current state): exit 4 if it
 /// was deleted meanwhile.
-pub fn refresh_user(conn: &Connection, names: &db::Names, user: &User) -> Result<User> {
-    db::users::by_id(conn, names, user.id)?.ok_or_else(|| {
+pub fn refresh_user(conn: &Connection, app: &App, user: &User) -> Result<User> {
+    db::users::by_id(conn, app, &user.id)?.ok_or_else(|| {
         fail(
             Exit::NotFound,
             format!("{} was deleted", safe(&user.username)),
@@ -171,9 +172,9 @@ pub fn check_name(name: &str) -> Result<String, String> {
 }
 
 /// `--actor` must be an administrator of the application.
-pub fn check_actor(conn: &Connection, names: &db::Names, actor: &str) -> Result<String> {
+pub fn check_actor(conn: &Connection, app: &App, actor: &str) -> Result<String> {
     let actor = check_name(actor).map_err(|why| fail(Exit::Usage, format!("--actor: {why}")))?;
-    match Resolver::new(conn, names)?.lookup(&actor)? {
+    match Resolver::new(conn, app)?.lookup(&actor)? {
         Lookup::Found(u) if u.is_admin => Ok(u.username),
         Lookup::Found(u) => Err(fail(
             Exit::Usage,

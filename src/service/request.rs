@@ -18,7 +18,7 @@ use rusqlite::Connection;
 
 use super::{Env, Event, enroll, tries};
 use crate::db::reset::{self, LockKind, NewRequest, RequestState};
-use crate::db::users::{self, Status, User};
+use crate::db::users::{Status, User};
 use crate::db::{self, Db};
 use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Mailer, Notice, SendError, Transport, compose, mask};
@@ -79,8 +79,8 @@ pub fn request(
         tx.commit()?;
     }
     // 2. The password, with no lock held.
-    let stored = users::password_hash(&db.conn, &db.names, user.id)?;
-    let check = secret::check_password(password.as_bytes(), &stored);
+    let stored = db.app.password(&db.conn, &user.id)?.unwrap_or_default();
+    let check = secret::check_password(password.as_bytes(), &stored.hash);
     // 3. Record the outcome; for a right password, the new code (hashed) as `sending`.
     let code = secret::new_code()?;
     let (request_id, expires) = record(env, db, user, check, &code, mail)?;
@@ -143,13 +143,13 @@ fn record(
             Err(e)
         }
         PasswordCheck::Match => {
-            reset::clear_failures(&tx, user.id, LockKind::Password)?;
-            reset::void_open(&tx, user.id, now)?;
+            reset::clear_failures(&tx, &user.id, LockKind::Password)?;
+            reset::void_open(&tx, &user.id, now)?;
             let expires = now + Env::secs(env.policy.code_ttl);
             let id = reset::create(
                 &tx,
                 &NewRequest {
-                    user_id: user.id,
+                    user_id: &user.id,
                     now,
                     expires,
                     code_hash: &code_hash,
@@ -166,12 +166,12 @@ fn record(
 /// Count a wrong password, locking request-reset for the user at the limit.
 fn wrong_password(env: &Env, conn: &Connection, user: &User, now: i64) -> Result<anyhow::Error> {
     let lockout = Env::secs(env.policy.lockout);
-    reset::record_failure(conn, user.id, LockKind::Password, now)?;
+    reset::record_failure(conn, &user.id, LockKind::Password, now)?;
     env.audit(conn, user, &Event::new(ACTION, "wrong_password"))?;
-    let failures = reset::failures(conn, user.id, LockKind::Password, now - lockout)?;
+    let failures = reset::failures(conn, &user.id, LockKind::Password, now - lockout)?;
     let left = env.policy.max_password_failures.saturating_sub(failures);
     let msg = if left == 0 {
-        reset::lock(conn, user.id, LockKind::Password, now, now + lockout)?;
+        reset::lock(conn, &user.id, LockKind::Password, now, now + lockout)?;
         format!(
             "wrong password for {}; request-reset is now locked for this user until {}",
             safe(&user.username),
@@ -250,7 +250,7 @@ fn settle_sent(
 /// Exit 5 when the user is locked out by wrong passwords or has used the hourly allowance.
 fn check_limits(env: &Env, conn: &Connection, user: &User) -> Result<()> {
     let now = env.now();
-    if let Some(until) = reset::locked_until(conn, user.id, LockKind::Password, now)? {
+    if let Some(until) = reset::locked_until(conn, &user.id, LockKind::Password, now)? {
         return Err(fail(
             Exit::Limited,
             format!(
@@ -263,7 +263,7 @@ fn check_limits(env: &Env, conn: &Connection, user: &User) -> Result<()> {
         .hint("wait, or have an administrator reset the 2FA: twofactl admin-reset")
         .into());
     }
-    let (requests, oldest) = reset::requests_since(conn, user.id, now - 3600)?;
+    let (requests, oldest) = reset::requests_since(conn, &user.id, now - 3600)?;
     if requests >= env.policy.max_requests_per_hour {
         let until = oldest.unwrap_or(now) + 3600;
         return Err(fail(
@@ -297,7 +297,7 @@ fn send_budget(mail: &MailConfig) -> Duration {
 /// allowance, and each gets an audit row. Inside the caller's write transaction.
 pub fn settle_abandoned(env: &Env, conn: &Connection, user: &User) -> Result<()> {
     let now = env.now();
-    for r in reset::in_flight(conn, user.id)? {
+    for r in reset::in_flight(conn, &user.id)? {
         let ended = r.sender.as_deref().and_then(process::has_ended);
         let past_lease = r.lease.is_none_or(|l| l <= now);
         if ended == Some(true) || (ended.is_none() && past_lease) {

@@ -44,7 +44,7 @@ pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<Option<Refused>> 
         return Ok(Some(no_request(user)));
     }
     let again = format!("twofactl request-reset {}", shell_word(&user.username));
-    Ok(match reset::latest(&db.conn, user.id)? {
+    Ok(match reset::latest(&db.conn, &user.id)? {
         None => Some(no_request(user)),
         Some(req) if req.state == RequestState::Open && req.expires > env.now() => None,
         Some(req) if req.state == RequestState::Open => {
@@ -98,7 +98,7 @@ pub fn verify(
         attempts_left,
         error,
     };
-    let Some(req) = reset::latest(&tx, user.id)? else {
+    let Some(req) = reset::latest(&tx, &user.id)? else {
         tx.commit()?;
         return Ok(Err(no_request(user)));
     };
@@ -127,7 +127,7 @@ pub fn verify(
 
     // The right code: spend it and clear the 2FA, all in this transaction.
     reset::set_state(&tx, req.id, RequestState::Spent, env.now())?;
-    let sessions_revoked = Resetter::new(&tx, &db.names)?.reset(user.id)?;
+    let sessions_revoked = Resetter::new(&tx, &db.app)?.reset(&user.id)?;
     env.audit(
         &tx,
         user,
@@ -145,7 +145,7 @@ pub fn verify(
     )?;
     let outbox_id = outbox::Queue::new(&tx)?.push(
         env.now(),
-        user.id,
+        &user.id,
         &user.username,
         Notice::SelfReset.kind(),
         &msg,

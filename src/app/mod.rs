@@ -1,0 +1,921 @@
+//! The application seam: where an application keeps its users, their TOTP keys, its admin
+//! notion and its sessions, and what its own "turn off 2FA" and enrolment write. Every
+//! command reaches the application through [`App`]; none knows which application it is.
+//!
+//! An application is described by a [`Mapping`]: the generic `[schema]` keys build one, and
+//! each profile (`profiles.rs`) is a preset built from the application's own source. SQL is
+//! generated from the mapping's quoted identifiers; every value (a user's id, a role name, a
+//! kind of key) is bound, never spliced: constants of the mapping are named parameters
+//! (`:admin_value`, `:kind_value`, ...) that [`App::bind`] fills in.
+
+pub mod profiles;
+
+use anyhow::Result;
+use rusqlite::types::Value;
+use rusqlite::{Connection, Statement};
+
+use crate::error::{Exit, Failure, fail};
+
+/// A user's primary key as the application stores it: an integer or a text (uuid, uid).
+pub type UserId = Value;
+
+/// How a key is written in the application's column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// RFC 4648 base32, upper case, no padding.
+    Base32,
+    /// Lower-case hex.
+    Hex,
+    /// Encrypted with a secret of the application's (not readable or writable here).
+    Encrypted,
+}
+
+impl Encoding {
+    pub fn encode(self, key: &[u8]) -> Option<String> {
+        match self {
+            Encoding::Base32 => Some(data_encoding::BASE32_NOPAD.encode(key)),
+            Encoding::Hex => Some(data_encoding::HEXLOWER.encode(key)),
+            Encoding::Encrypted => None,
+        }
+    }
+
+    pub fn decode(self, text: &str) -> Option<Vec<u8>> {
+        let t = text.trim();
+        match self {
+            Encoding::Base32 => data_encoding::BASE32_NOPAD
+                .decode(t.trim_end_matches('=').to_ascii_uppercase().as_bytes())
+                .ok(),
+            Encoding::Hex => data_encoding::HEXLOWER_PERMISSIVE.decode(t.as_bytes()).ok(),
+            Encoding::Encrypted => None,
+        }
+    }
+}
+
+/// What a key column holds once 2FA is turned off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleared {
+    Null,
+    /// `''` (Kanboard and wallabag write that).
+    Empty,
+}
+
+/// Who is an administrator of the application, as an SQL condition on the user row `u`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admin {
+    /// The application has no administrator users (Vaultwarden: an admin token instead).
+    Nobody,
+    /// A boolean column.
+    Flag(String),
+    /// A column equal to a value (Kanboard: `role = 'app-admin'`).
+    Equals(String, String),
+    /// A column containing a value (wallabag: `ROLE_SUPER_ADMIN` in the serialised roles).
+    Contains(String, String),
+    /// Membership of a group in another table (Nextcloud: group `admin` in `oc_group_user`).
+    Member {
+        table: String,
+        user: String,
+        group: String,
+        value: String,
+    },
+}
+
+/// Where a user's e-mail address is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Email {
+    /// The application keeps none: users cannot be named by e-mail, and cannot be mailed.
+    None,
+    Column(String),
+    /// A key/value row per user (Nextcloud: `oc_preferences`, appid `settings`, key `email`).
+    Preference {
+        table: String,
+        user: String,
+        key_column: String,
+        key: String,
+        value: String,
+    },
+}
+
+/// When a key row (or column) counts as an active authenticator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Active {
+    /// A key is active as soon as it is there.
+    Present,
+    /// A boolean column set (`totp_enabled`, `twofactor_activated`, `confirmed`, `enabled`).
+    Flag(String),
+    /// A column equal to a value (Nextcloud: `state = 2`).
+    State(String, i64),
+}
+
+/// A value a new key row gets besides the user, the key and the active marker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    Int(i64),
+    Text(String),
+    Null,
+    /// A new random UUID (Vaultwarden's row ids).
+    Uuid,
+    /// The time now, `YYYY-MM-DD HH:MM:SS.ffffff` in UTC (Django's `created_at`).
+    NowText,
+    /// The time now, unix seconds.
+    NowUnix,
+}
+
+/// Where the TOTP key lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyStore {
+    /// Columns of the users table.
+    Columns {
+        secret: String,
+        active: Active,
+        cleared: Cleared,
+        encoding: Encoding,
+    },
+    /// Rows of another table, one (or several) per user.
+    Rows {
+        table: String,
+        user: String,
+        secret: String,
+        /// Only rows with this column equal to this value are TOTP keys (Vaultwarden: atype 0).
+        kind: Option<(String, Value)>,
+        active: Active,
+        encoding: Encoding,
+        /// Other columns a new row needs, as the application fills them when a user enrols.
+        fill: Vec<(String, Fill)>,
+    },
+}
+
+/// One more thing the application's own "turn off 2FA" does, besides the key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Also {
+    /// Delete the user's rows of a table (backup codes, remember-me tokens), or only those
+    /// whose column equals a value.
+    Delete {
+        table: String,
+        user: String,
+        only: Option<(String, Value)>,
+    },
+    /// Set a column of the user's rows of another table whose column equals a value
+    /// (Nextcloud: the `totp` provider recorded as disabled).
+    Update {
+        table: String,
+        user: String,
+        only: (String, Value),
+        column: String,
+        value: Fill,
+    },
+    /// Delete the rows of `table` whose `column` is the id of one of the user's rows in
+    /// `parent` (Django's static tokens under the user's static devices).
+    DeleteChildren {
+        table: String,
+        column: String,
+        parent: String,
+        parent_id: String,
+        parent_user: String,
+    },
+    /// Set a column of the user's row.
+    Set { column: String, value: Fill },
+}
+
+/// A table of the user's logins, deleted to end them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sessions {
+    pub table: String,
+    pub user: String,
+}
+
+/// The password hash and what else its format needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Password {
+    pub hash: String,
+    /// Extra columns of the users row passed to the format (salt, algorithm, KDF settings).
+    pub extra: Vec<(String, String)>,
+}
+
+/// How an application keeps what twofactl needs. Identifiers are stored quoted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub users: String,
+    pub id: String,
+    pub username: String,
+    pub email: Email,
+    pub password: Option<Password>,
+    pub admin: Admin,
+    pub key: KeyStore,
+    pub also: Vec<Also>,
+    pub sessions: Vec<Sessions>,
+    /// Why the logins cannot all be ended exactly (said in the output, the audit row and the
+    /// user's e-mail), or `None` when they can.
+    pub sessions_caveat: Option<&'static str>,
+    /// The application's key/value settings table (`key`, `value`), if any.
+    pub settings: Option<String>,
+}
+
+/// A user as the seam reports them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppUser {
+    pub id: UserId,
+    pub username: String,
+    pub email: String,
+    pub is_admin: bool,
+    /// A key is stored (active or not).
+    pub has_key: bool,
+    /// The key is active: the application asks for a code at login.
+    pub active: bool,
+}
+
+/// The application, as every command sees it.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The profile's name (`default` for the sample application and plain `[schema]` keys).
+    pub profile: &'static str,
+    pub map: Mapping,
+}
+
+/// SQL that is 1 when the value of `expr` counts as true: non-zero numbers, text other than
+/// `''` and `'0'` (as applications store booleans in SQLite), and 0 for NULL.
+pub fn truthy(expr: &str) -> String {
+    format!(
+        "(CASE typeof({expr}) WHEN 'null' THEN 0 WHEN 'integer' THEN {expr} <> 0 \
+          WHEN 'real' THEN {expr} <> 0.0 WHEN 'text' THEN {expr} NOT IN ('', '0') \
+          ELSE {expr} NOT IN (X'', X'30') END)"
+    )
+}
+
+/// Quote an SQL identifier.
+pub fn q(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl App {
+    /// The named parameters of the mapping's constants, with their values.
+    fn constants(&self) -> Vec<(&'static str, Value)> {
+        let mut c = Vec::new();
+        match &self.map.admin {
+            Admin::Equals(_, v) | Admin::Contains(_, v) | Admin::Member { value: v, .. } => {
+                c.push((":admin_value", Value::Text(v.clone())));
+            }
+            Admin::Nobody | Admin::Flag(_) => {}
+        }
+        if let KeyStore::Rows {
+            kind: Some((_, v)), ..
+        } = &self.map.key
+        {
+            c.push((":kind_value", v.clone()));
+        }
+        let active = match &self.map.key {
+            KeyStore::Columns { active, .. } | KeyStore::Rows { active, .. } => active,
+        };
+        if let Active::State(_, v) = active {
+            c.push((":state_value", Value::Integer(*v)));
+        }
+        if let Email::Preference { key, .. } = &self.map.email {
+            c.push((":email_key", Value::Text(key.clone())));
+        }
+        c
+    }
+
+    /// Bind the mapping's constants that `stmt` uses.
+    pub fn bind(&self, stmt: &mut Statement<'_>) -> Result<()> {
+        for (name, value) in self.constants() {
+            if let Some(i) = stmt.parameter_index(name)? {
+                stmt.raw_bind_parameter(i, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQL condition "`u` is an administrator".
+    pub fn admin_sql(&self) -> String {
+        match &self.map.admin {
+            Admin::Nobody => "0".to_owned(),
+            Admin::Flag(c) => truthy(&format!("u.{c}")),
+            Admin::Equals(c, _) => format!("coalesce(u.{c} = :admin_value, 0)"),
+            Admin::Contains(c, _) => format!("coalesce(instr(u.{c}, :admin_value) > 0, 0)"),
+            Admin::Member {
+                table, user, group, ..
+            } => format!(
+                "EXISTS (SELECT 1 FROM {table} g WHERE g.{user} = u.{id} AND g.{group} = :admin_value)",
+                id = self.map.id
+            ),
+        }
+    }
+
+    /// The SQL value "`u`'s e-mail address" (`''` when there is none).
+    pub fn email_sql(&self) -> String {
+        match &self.map.email {
+            Email::None => "''".to_owned(),
+            Email::Column(c) => format!("coalesce(u.{c}, '')"),
+            Email::Preference {
+                table,
+                user,
+                key_column,
+                value,
+                ..
+            } => format!(
+                "coalesce((SELECT p.{value} FROM {table} p WHERE p.{user} = u.{id} AND p.{key_column} = :email_key LIMIT 1), '')",
+                id = self.map.id
+            ),
+        }
+    }
+
+    /// A condition on the key store's rows `k` of user `u` (the kind filter included).
+    fn rows_of_user(&self, table: &str, user: &str, kind: &Option<(String, Value)>) -> String {
+        let mut w = format!("FROM {table} k WHERE k.{user} = u.{}", self.map.id);
+        if let Some((col, _)) = kind {
+            w.push_str(&format!(" AND k.{col} = :kind_value"));
+        }
+        w
+    }
+
+    /// The SQL conditions (has a key, the key is active) on the user row `u`.
+    pub fn state_sql(&self) -> (String, String) {
+        match &self.map.key {
+            KeyStore::Columns { secret, active, .. } => {
+                let has = format!("(u.{secret} IS NOT NULL AND u.{secret} <> '')");
+                let on = match active {
+                    Active::Present => has.clone(),
+                    Active::Flag(f) => format!("({has} AND {})", truthy(&format!("u.{f}"))),
+                    Active::State(c, _) => format!("({has} AND u.{c} = :state_value)"),
+                };
+                (has, on)
+            }
+            KeyStore::Rows {
+                table,
+                user,
+                secret,
+                kind,
+                active,
+                ..
+            } => {
+                let rows = self.rows_of_user(table, user, kind);
+                let has = format!(
+                    "EXISTS (SELECT 1 {rows} AND k.{secret} IS NOT NULL AND k.{secret} <> '')"
+                );
+                let on = match active {
+                    Active::Present => has.clone(),
+                    Active::Flag(f) => format!(
+                        "EXISTS (SELECT 1 {rows} AND {})",
+                        truthy(&format!("k.{f}"))
+                    ),
+                    Active::State(c, _) => {
+                        format!("EXISTS (SELECT 1 {rows} AND k.{c} = :state_value)")
+                    }
+                };
+                (has, on)
+            }
+        }
+    }
+
+    /// `SELECT` of a user's columns in [`AppUser`] order, from the users table as `u`.
+    pub fn select_users(&self) -> String {
+        let (has, on) = self.state_sql();
+        format!(
+            "SELECT u.{id}, coalesce(u.{name}, ''), {email}, {admin}, {has}, {on} FROM {users} u",
+            id = self.map.id,
+            name = self.map.username,
+            email = self.email_sql(),
+            admin = self.admin_sql(),
+            users = self.map.users,
+        )
+    }
+
+    /// A row of [`App::select_users`].
+    pub fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppUser> {
+        Ok(AppUser {
+            id: row.get(0)?,
+            username: text(row.get_ref(1)?),
+            email: text(row.get_ref(2)?),
+            is_admin: row.get::<_, Option<bool>>(3)?.unwrap_or(false),
+            has_key: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
+            active: row.get::<_, Option<bool>>(5)?.unwrap_or(false),
+        })
+    }
+
+    /// The SQL condition on `u` for a user named `:name` by username, or e-mail (case
+    /// insensitive) when `by_email`.
+    pub fn name_sql(&self, by_email: bool) -> Option<String> {
+        if !by_email {
+            return Some(format!("u.{} = :name", self.map.username));
+        }
+        match &self.map.email {
+            Email::None => None,
+            _ => Some(format!("{} = :name COLLATE NOCASE", self.email_sql())),
+        }
+    }
+
+    /// One user by id.
+    pub fn user_by_id(&self, conn: &Connection, id: &UserId) -> Result<Option<AppUser>> {
+        let sql = format!("{} WHERE u.{} = :id", self.select_users(), self.map.id);
+        let mut stmt = conn.prepare_cached(&sql)?;
+        self.bind(&mut stmt)?;
+        let i = stmt.parameter_index(":id")?.expect("in the SQL");
+        stmt.raw_bind_parameter(i, id)?;
+        let mut rows = stmt.raw_query();
+        Ok(match rows.next()? {
+            Some(r) => Some(Self::user_from_row(r)?),
+            None => None,
+        })
+    }
+
+    /// Turn off the user's 2FA as the application's own "turn off 2FA" does, and end their
+    /// logins; returns how many login rows were deleted.
+    pub fn reset(&self, conn: &Connection, id: &UserId) -> Result<u64> {
+        match &self.map.key {
+            KeyStore::Columns {
+                secret,
+                active,
+                cleared,
+                ..
+            } => {
+                let value = match cleared {
+                    Cleared::Null => "NULL",
+                    Cleared::Empty => "''",
+                };
+                let mut set = format!("{secret} = {value}");
+                match active {
+                    Active::Flag(f) => set.push_str(&format!(", {f} = 0")),
+                    Active::State(c, _) => set.push_str(&format!(", {c} = 0")),
+                    Active::Present => {}
+                }
+                self.exec_user(
+                    conn,
+                    &format!(
+                        "UPDATE {} SET {set} WHERE {} = :id",
+                        self.map.users, self.map.id
+                    ),
+                    id,
+                )?;
+            }
+            KeyStore::Rows {
+                table, user, kind, ..
+            } => {
+                let mut sql = format!("DELETE FROM {table} WHERE {user} = :id");
+                if let Some((col, _)) = kind {
+                    sql.push_str(&format!(" AND {col} = :kind_value"));
+                }
+                self.exec_user(conn, &sql, id)?;
+            }
+        }
+        for also in &self.map.also {
+            self.also(conn, also, id)?;
+        }
+        self.end_sessions(conn, id)
+    }
+
+    /// Delete the user's login rows; how many there were.
+    pub fn end_sessions(&self, conn: &Connection, id: &UserId) -> Result<u64> {
+        let mut n = 0;
+        for s in &self.map.sessions {
+            n += self.exec_user(
+                conn,
+                &format!("DELETE FROM {} WHERE {} = :id", s.table, s.user),
+                id,
+            )?;
+        }
+        Ok(n)
+    }
+
+    fn also(&self, conn: &Connection, also: &Also, id: &UserId) -> Result<()> {
+        match also {
+            Also::Delete { table, user, only } => {
+                let mut sql = format!("DELETE FROM {table} WHERE {user} = :id");
+                if let Some((col, _)) = only {
+                    sql.push_str(&format!(" AND {col} = :only"));
+                }
+                let mut stmt = conn.prepare_cached(&sql)?;
+                bind_named(&mut stmt, ":id", id.clone())?;
+                if let Some((_, v)) = only {
+                    bind_named(&mut stmt, ":only", v.clone())?;
+                }
+                stmt.raw_execute()?;
+            }
+            Also::Update {
+                table,
+                user,
+                only: (col, v),
+                column,
+                value,
+            } => {
+                let sql = format!(
+                    "UPDATE {table} SET {column} = :value WHERE {user} = :id AND {col} = :only"
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                bind_named(&mut stmt, ":value", fill(value))?;
+                bind_named(&mut stmt, ":id", id.clone())?;
+                bind_named(&mut stmt, ":only", v.clone())?;
+                stmt.raw_execute()?;
+            }
+            Also::DeleteChildren {
+                table,
+                column,
+                parent,
+                parent_id,
+                parent_user,
+            } => {
+                self.exec_user(
+                    conn,
+                    &format!(
+                        "DELETE FROM {table} WHERE {column} IN (SELECT {parent_id} FROM {parent} WHERE {parent_user} = :id)"
+                    ),
+                    id,
+                )?;
+            }
+            Also::Set { column, value } => {
+                let sql = format!(
+                    "UPDATE {} SET {column} = :value WHERE {} = :id",
+                    self.map.users, self.map.id
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                bind_named(&mut stmt, ":value", fill(value))?;
+                bind_named(&mut stmt, ":id", id.clone())?;
+                stmt.raw_execute()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `sql` with `:id` bound to the user (and the mapping's constants).
+    fn exec_user(&self, conn: &Connection, sql: &str, id: &UserId) -> Result<u64> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        self.bind(&mut stmt)?;
+        bind_named(&mut stmt, ":id", id.clone())?;
+        Ok(stmt.raw_execute()? as u64)
+    }
+
+    /// Whether twofactl can write a key the application reads (not when it encrypts keys).
+    pub fn check_enrol(&self) -> Result<(), Failure> {
+        let encoding = match &self.map.key {
+            KeyStore::Columns { encoding, .. } | KeyStore::Rows { encoding, .. } => *encoding,
+        };
+        if encoding == Encoding::Encrypted {
+            return Err(fail(
+                Exit::Config,
+                format!(
+                    "{} encrypts TOTP keys with a secret of its own: twofactl cannot write one",
+                    self.profile
+                ),
+            )
+            .hint("reset the user's 2FA (twofactl admin-reset, or request-reset and verify), then the user enrols in the application's own page"));
+        }
+        Ok(())
+    }
+
+    /// Make `key` the user's active authenticator, written as the application's enrolment
+    /// writes it (replacing any key of theirs).
+    pub fn activate(&self, conn: &Connection, id: &UserId, key: &[u8], now: i64) -> Result<()> {
+        self.check_enrol()?;
+        match &self.map.key {
+            KeyStore::Columns {
+                secret,
+                active,
+                encoding,
+                ..
+            } => {
+                let mut set = format!("{secret} = :key");
+                match active {
+                    Active::Flag(f) => set.push_str(&format!(", {f} = 1")),
+                    Active::State(c, _) => set.push_str(&format!(", {c} = :state_value")),
+                    Active::Present => {}
+                }
+                let sql = format!(
+                    "UPDATE {} SET {set} WHERE {} = :id",
+                    self.map.users, self.map.id
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                self.bind(&mut stmt)?;
+                bind_named(
+                    &mut stmt,
+                    ":key",
+                    Value::Text(encoding.encode(key).unwrap_or_default()),
+                )?;
+                bind_named(&mut stmt, ":id", id.clone())?;
+                stmt.raw_execute()?;
+            }
+            KeyStore::Rows {
+                table,
+                user,
+                secret,
+                kind,
+                active,
+                encoding,
+                fill: extra,
+            } => {
+                let mut sql = format!("DELETE FROM {table} WHERE {user} = :id");
+                if let Some((col, _)) = kind {
+                    sql.push_str(&format!(" AND {col} = :kind_value"));
+                }
+                self.exec_user(conn, &sql, id)?;
+                let mut cols = vec![user.clone(), secret.clone()];
+                let mut values = vec![
+                    id.clone(),
+                    Value::Text(encoding.encode(key).unwrap_or_default()),
+                ];
+                if let Some((col, v)) = kind {
+                    cols.push(col.clone());
+                    values.push(v.clone());
+                }
+                match active {
+                    Active::Flag(f) => {
+                        cols.push(f.clone());
+                        values.push(Value::Integer(1));
+                    }
+                    Active::State(c, v) => {
+                        cols.push(c.clone());
+                        values.push(Value::Integer(*v));
+                    }
+                    Active::Present => {}
+                }
+                for (c, f) in extra {
+                    cols.push(c.clone());
+                    values.push(fill_at(f, now));
+                }
+                let marks = vec!["?"; cols.len()].join(", ");
+                let sql = format!("INSERT INTO {table} ({}) VALUES ({marks})", cols.join(", "));
+                conn.prepare_cached(&sql)?
+                    .execute(rusqlite::params_from_iter(values))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A key the application itself holds for the user but has not activated (its own
+    /// enrolment in progress), which a code may confirm.
+    pub fn inactive_key(&self, conn: &Connection, id: &UserId) -> Result<Option<Vec<u8>>> {
+        let (sql, encoding) = match &self.map.key {
+            KeyStore::Columns {
+                secret,
+                active: Active::Flag(_) | Active::State(..),
+                encoding,
+                ..
+            } => {
+                let (_, on) = self.state_sql();
+                (
+                    format!(
+                        "SELECT u.{secret} FROM {} u WHERE u.{} = :id AND NOT {on}",
+                        self.map.users, self.map.id
+                    ),
+                    *encoding,
+                )
+            }
+            KeyStore::Rows {
+                table,
+                user,
+                secret,
+                kind,
+                active: active @ (Active::Flag(_) | Active::State(..)),
+                encoding,
+                ..
+            } => {
+                let mut sql = format!("SELECT k.{secret} FROM {table} k WHERE k.{user} = :id");
+                if let Some((col, _)) = kind {
+                    sql.push_str(&format!(" AND k.{col} = :kind_value"));
+                }
+                match active {
+                    Active::Flag(f) => {
+                        sql.push_str(&format!(" AND NOT {}", truthy(&format!("k.{f}"))));
+                    }
+                    Active::State(c, _) => sql.push_str(&format!(" AND k.{c} <> :state_value")),
+                    Active::Present => {}
+                }
+                sql.push_str(" LIMIT 1");
+                (sql, *encoding)
+            }
+            _ => return Ok(None),
+        };
+        let mut stmt = conn.prepare_cached(&sql)?;
+        self.bind(&mut stmt)?;
+        bind_named(&mut stmt, ":id", id.clone())?;
+        let mut rows = stmt.raw_query();
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(encoding.decode(&text(row.get_ref(0)?)))
+    }
+
+    /// The user's stored password hash, with the extra columns its format needs.
+    pub fn password(&self, conn: &Connection, id: &UserId) -> Result<Option<Password>> {
+        let Some(p) = &self.map.password else {
+            return Ok(None);
+        };
+        let mut cols = vec![p.hash.clone()];
+        cols.extend(p.extra.iter().map(|(c, _)| c.clone()));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = :id",
+            cols.join(", "),
+            self.map.users,
+            self.map.id
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        bind_named(&mut stmt, ":id", id.clone())?;
+        let mut rows = stmt.raw_query();
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let mut extra = Vec::new();
+        for (i, (_, name)) in p.extra.iter().enumerate() {
+            extra.push((name.clone(), text(row.get_ref(i + 1)?)));
+        }
+        Ok(Some(Password {
+            hash: text(row.get_ref(0)?),
+            extra,
+        }))
+    }
+
+    /// Check that every table and column the mapping names exists; name the first missing.
+    pub fn check(&self, conn: &Connection) -> Result<()> {
+        for (table, cols) in self.needed() {
+            let have = columns(conn, &table)?;
+            if have.is_empty() {
+                return Err(fail(
+                    Exit::Config,
+                    format!("the database has no table {table} (profile {})", self.profile),
+                )
+                .hint("point --db at the application's database, choose its profile with [schema] profile (or --profile), or map the table with [schema] keys")
+                .into());
+            }
+            for col in cols {
+                if !have.iter().any(|c| q(c).eq_ignore_ascii_case(&col)) {
+                    return Err(fail(
+                        Exit::Config,
+                        format!("table {table} has no column {col} (profile {})", self.profile),
+                    )
+                    .hint("choose the application's profile with [schema] profile, or map the column with [schema] keys")
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every (table, columns) the mapping reads or writes.
+    fn needed(&self) -> Vec<(String, Vec<String>)> {
+        let m = &self.map;
+        let mut users = vec![m.id.clone(), m.username.clone()];
+        if let Email::Column(c) = &m.email {
+            users.push(c.clone());
+        }
+        if let Some(p) = &m.password {
+            users.push(p.hash.clone());
+            users.extend(p.extra.iter().map(|(c, _)| c.clone()));
+        }
+        let mut others = Vec::new();
+        match &m.admin {
+            Admin::Flag(c) | Admin::Equals(c, _) | Admin::Contains(c, _) => users.push(c.clone()),
+            Admin::Member {
+                table, user, group, ..
+            } => others.push((table.clone(), vec![user.clone(), group.clone()])),
+            Admin::Nobody => {}
+        }
+        if let Email::Preference {
+            table,
+            user,
+            key_column,
+            value,
+            ..
+        } = &m.email
+        {
+            others.push((
+                table.clone(),
+                vec![user.clone(), key_column.clone(), value.clone()],
+            ));
+        }
+        others.extend(self.needed_elsewhere(&mut users));
+        let mut all = vec![(m.users.clone(), users)];
+        all.extend(others);
+        all
+    }
+
+    /// The key store's, the extra actions' and the logins' tables (and the users' columns
+    /// they add).
+    fn needed_elsewhere(&self, users: &mut Vec<String>) -> Vec<(String, Vec<String>)> {
+        let m = &self.map;
+        let mut others = Vec::new();
+        match &m.key {
+            KeyStore::Columns { secret, active, .. } => {
+                users.push(secret.clone());
+                if let Active::Flag(c) | Active::State(c, _) = active {
+                    users.push(c.clone());
+                }
+            }
+            KeyStore::Rows {
+                table,
+                user,
+                secret,
+                kind,
+                active,
+                fill,
+                ..
+            } => {
+                let mut cols = vec![user.clone(), secret.clone()];
+                if let Some((c, _)) = kind {
+                    cols.push(c.clone());
+                }
+                if let Active::Flag(c) | Active::State(c, _) = active {
+                    cols.push(c.clone());
+                }
+                cols.extend(fill.iter().map(|(c, _)| c.clone()));
+                others.push((table.clone(), cols));
+            }
+        }
+        for a in &m.also {
+            match a {
+                Also::Delete { table, user, only } => {
+                    let mut cols = vec![user.clone()];
+                    cols.extend(only.iter().map(|(c, _)| c.clone()));
+                    others.push((table.clone(), cols));
+                }
+                Also::Update {
+                    table,
+                    user,
+                    only,
+                    column,
+                    ..
+                } => others.push((
+                    table.clone(),
+                    vec![user.clone(), only.0.clone(), column.clone()],
+                )),
+                Also::DeleteChildren {
+                    table,
+                    column,
+                    parent,
+                    parent_id,
+                    parent_user,
+                } => {
+                    others.push((table.clone(), vec![column.clone()]));
+                    others.push((parent.clone(), vec![parent_id.clone(), parent_user.clone()]));
+                }
+                Also::Set { column, .. } => users.push(column.clone()),
+            }
+        }
+        for s in &m.sessions {
+            others.push((s.table.clone(), vec![s.user.clone()]));
+        }
+        if let Some(t) = &m.settings {
+            others.push((t.clone(), vec![q("key"), q("value")]));
+        }
+        others
+    }
+}
+
+/// The columns of `table` (a quoted name), empty when there is no such table.
+fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let bare = table.trim_matches('"').replace("\"\"", "\"");
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let cols = stmt
+        .query_map([bare], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(cols)
+}
+
+fn bind_named(stmt: &mut Statement<'_>, name: &str, value: Value) -> Result<()> {
+    if let Some(i) = stmt.parameter_index(name)? {
+        stmt.raw_bind_parameter(i, value)?;
+    }
+    Ok(())
+}
+
+fn fill(f: &Fill) -> Value {
+    fill_at(f, crate::output::now())
+}
+
+fn fill_at(f: &Fill, now: i64) -> Value {
+    match f {
+        Fill::Int(n) => Value::Integer(*n),
+        Fill::Text(t) => Value::Text(t.clone()),
+        Fill::Null => Value::Null,
+        Fill::Uuid => Value::Text(new_uuid()),
+        Fill::NowUnix => Value::Integer(now),
+        Fill::NowText => {
+            let t = crate::output::rfc3339(now);
+            Value::Text(format!("{} {}.000000", &t[..10], &t[11..19]))
+        }
+    }
+}
+
+/// A random (version 4) UUID in its usual text form.
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).unwrap_or_default();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = data_encoding::HEXLOWER.encode(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// A column as text, whatever its storage class (invalid UTF-8 replaced).
+fn text(v: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+    }
+}
