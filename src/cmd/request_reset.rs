@@ -36,6 +36,8 @@ pub fn run(ctx: &Ctx, args: &RequestResetArgs) -> Result<()> {
         )
         .hint("fix the user's e-mail address in the application, or use twofactl admin-reset")
     })?;
+    // A locked user, or one out of requests, is told so before typing a password.
+    request::precheck(&ctx.env, &mut db, &user)?;
     let password = if args.password_stdin {
         read_stdin_line("password")?
     } else {

@@ -330,7 +330,6 @@ fn wrong_code(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<any
     let failures = reset::failures(conn, &user.id, LockKind::Totp, now - lockout)?;
     let left = env.policy.max_attempts.saturating_sub(failures);
     env.audit(conn, user, &Event::new(ACTION, "wrong_code"))?;
-    let hint = "enter the code the app shows now; check the phone's clock if codes keep failing";
     if left == 0 {
         reset::lock(conn, &user.id, LockKind::Totp, now, now + lockout)?;
         return Ok(fail(
@@ -340,7 +339,10 @@ fn wrong_code(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<any
                 rfc3339(now + lockout)
             ),
         )
-        .hint(hint)
+        .hint(format!(
+            "wait until then, or make a new key: twofactl enroll {} --force",
+            shell_word(&user.username)
+        ))
         .into());
     }
     Ok(fail(
@@ -350,7 +352,7 @@ fn wrong_code(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<any
             tries(left)
         ),
     )
-    .hint(hint)
+    .hint("enter the code the app shows now; check the phone's clock if codes keep failing")
     .into())
 }
 

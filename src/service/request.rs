@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use super::{Env, Event, enroll, tries};
 use crate::db::reset::{self, LockKind, NewRequest, RequestState};
 use crate::db::users::{Status, User};
-use crate::db::{self, Db};
+use crate::db::{self, Db, migrate};
 use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Mailer, Notice, SendError, Transport, compose, mask};
 use crate::output::{rfc3339, safe};
@@ -55,6 +55,34 @@ pub fn check_something_to_reset(db: &Db, user: &User) -> Result<()> {
     .into())
 }
 
+/// Before the password is asked for, so that nobody types it in vain: exit 5 when phase 1
+/// would. Only reads, unless it refuses; then phase 1 itself decides (it settles requests
+/// left by a run that is gone first, which may free the allowance) and audits.
+pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<()> {
+    if migrate::check(&db.conn)? < migrate::VERSION || check_limits(env, &db.conn, user).is_ok() {
+        return Ok(());
+    }
+    check_allowed(env, db, user)
+}
+
+/// Phase 1: exit 5 (with an audit row) while `user` is locked out by wrong passwords or has
+/// used the hourly allowance; requests left by a run that is gone are settled first.
+fn check_allowed(env: &Env, db: &mut Db, user: &User) -> Result<()> {
+    let tx = db::write(&mut db.conn)?;
+    settle_abandoned(env, &tx, user)?;
+    if let Err(e) = check_limits(env, &tx, user) {
+        env.audit(
+            &tx,
+            user,
+            &Event::new(ACTION, "refused").detail(&format!("{e:#}")),
+        )?;
+        tx.commit()?;
+        return Err(e);
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Check `password` and e-mail `user` a code (see the module comment).
 pub fn request(
     env: &Env,
@@ -64,20 +92,7 @@ pub fn request(
     mail: &MailConfig,
 ) -> Result<Requested> {
     // 1. Limits, before spending time on the password.
-    {
-        let tx = db::write(&mut db.conn)?;
-        settle_abandoned(env, &tx, user)?;
-        if let Err(e) = check_limits(env, &tx, user) {
-            env.audit(
-                &tx,
-                user,
-                &Event::new(ACTION, "refused").detail(&format!("{e:#}")),
-            )?;
-            tx.commit()?;
-            return Err(e);
-        }
-        tx.commit()?;
-    }
+    check_allowed(env, db, user)?;
     // 2. The password, with no lock held.
     let stored = db.app.password(&db.conn, &user.id)?.unwrap_or_default();
     let check = secret::check_password(password.as_bytes(), &stored.hash);

@@ -19,6 +19,7 @@ mod mail;
 mod newcomer;
 mod promises;
 mod pty;
+mod readme;
 mod robustness;
 mod self_service;
 mod smtp;

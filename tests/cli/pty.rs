@@ -44,6 +44,8 @@ pub struct Ended {
     pub code: i32,
     /// What the screen showed (escape sequences and carriage returns removed).
     pub screen: String,
+    /// Every byte written to the terminal, escape sequences included.
+    pub raw: Vec<u8>,
 }
 
 impl Pty {
@@ -64,6 +66,12 @@ impl Pty {
             .arg(script)
             .arg(bin())
             .args(args);
+        Pty::spawn(cmd)
+    }
+
+    /// `cmd` in a new terminal (of 80 by 24 characters), as it is: environment, directory and
+    /// all. The terminal starts with echo off (see [`AS_A_TERMINAL`]).
+    pub fn spawn(cmd: Command) -> Pty {
         let command = format!("{cmd:?}");
         let session = expectrl::Session::spawn(cmd)
             .unwrap_or_else(|e| panic!("could not spawn {command} in a pty: {e}"));
@@ -96,6 +104,14 @@ impl Pty {
             Err(e) => panic!("reading the pty failed: {e}{}", self.context()),
         }
         !self.eof
+    }
+
+    /// Tell the program its terminal has `cols` columns and `rows` rows.
+    pub fn set_size(&mut self, cols: u16, rows: u16) {
+        self.session
+            .get_process_mut()
+            .set_window_size(cols, rows)
+            .unwrap_or_else(|e| panic!("could not resize the pty: {e}{}", self.context()));
     }
 
     /// What the screen showed so far.
@@ -185,6 +201,32 @@ impl Pty {
         });
     }
 
+    /// Wait until a prompt is reading: the terminal reads single keys or hides what is typed;
+    /// or, for a line read as a person types it (echo and line editing on, as at a shell or
+    /// under `--code-stdin`), until the program has written nothing for `quiet`.
+    #[track_caller]
+    pub fn wait_reading(&mut self, quiet: Duration) {
+        let start = Instant::now();
+        let (mut len, mut since) = (self.raw.len(), Instant::now());
+        loop {
+            let t = tcgetattr(&self.master).expect("read the terminal's settings");
+            if !t.local_flags.contains(LocalFlags::ECHO)
+                || !t.local_flags.contains(LocalFlags::ICANON)
+            {
+                return;
+            }
+            if self.raw.len() != len {
+                (len, since) = (self.raw.len(), Instant::now());
+            } else if since.elapsed() >= quiet {
+                return;
+            }
+            if self.eof || start.elapsed() > TIMEOUT {
+                panic!("no prompt was reading{}", self.context());
+            }
+            self.pump();
+        }
+    }
+
     /// Type `text` as keys.
     pub fn send(&mut self, text: &str) {
         self.session
@@ -240,6 +282,7 @@ impl Pty {
         Ended {
             code,
             screen: self.screen(),
+            raw: self.raw,
         }
     }
 }
