@@ -60,7 +60,8 @@ pub fn request(
     }
     // 2. The password, with no lock held.
     let stored = users::password_hash(&db.conn, &db.names, user.id)?;
-    let check = secret::check_password(password.as_bytes(), &stored);
+    let stored = secret::StoredPassword::Encoded(&stored);
+    let check = secret::check_password(password.as_bytes(), &stored, secret::PasswordFormat::Auto);
     // 3. Record the outcome; for a right password, the new code (hashed) as `sending`.
     let code = secret::new_code()?;
     let (request_id, expires) = record(env, db, user, check, &code, mail)?;
@@ -114,7 +115,7 @@ fn record(
             ),
         )
         .hint(
-            "twofactl reads Argon2 PHC strings ($argon2id$v=19$...); check [schema] password_hash",
+            "twofactl reads Argon2, bcrypt, Django, passlib and Nextcloud hashes; check [schema] password_hash",
         )
         .into()),
         PasswordCheck::Mismatch => {
