@@ -13,6 +13,7 @@ mod generated;
 mod hostile;
 mod list_users;
 mod mail;
+mod passwords;
 mod promises;
 mod pty;
 mod robustness;
