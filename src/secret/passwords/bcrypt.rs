@@ -4,7 +4,7 @@
 
 use super::kdf::Verdict;
 
-/// The highest cost run (see `kdf`'s limits): 2^16 rounds, about 4 s here.
+/// The highest cost run (see `kdf`'s limits): 2^16 rounds, about 5 s here.
 pub const MAX_COST: u32 = 16;
 
 /// Check a bcrypt string (`$2a$`, `$2b$`, `$2y$`, cost 04 to 16, 60 characters).

@@ -30,8 +30,8 @@ pub enum PasswordCheck {
     Unreadable(String),
 }
 
-/// What the application stored for one user.
-#[derive(Debug, Clone, Copy)]
+/// What the application stored for one user. Not `Debug`: it holds hashes and salts.
+#[derive(Clone, Copy)]
 pub enum StoredPassword<'a> {
     /// A value that says what it is: PHC and modular-crypt strings, Django's and Nextcloud's
     /// encodings.
