@@ -14,7 +14,7 @@ use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use twofactl::secret::{PasswordCheck, check_password};
+use twofactl::secret::{PasswordCheck, PasswordFormat, StoredPassword, check_password};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,7 +34,11 @@ fn main() -> ExitCode {
     let mut last = PasswordCheck::Match;
     for _ in 0..k {
         let t = Instant::now();
-        last = check_password(password.as_bytes(), phc);
+        last = check_password(
+            password.as_bytes(),
+            &StoredPassword::Encoded(phc),
+            PasswordFormat::Auto,
+        );
         println!("{:.3}", t.elapsed().as_secs_f64() * 1e3);
     }
     match last {

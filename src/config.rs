@@ -102,6 +102,8 @@ pub struct SchemaSection {
     /// `""`: the application keeps no e-mail address.
     pub email: Option<OptIdent>,
     pub password_hash: Option<Ident>,
+    /// `auto` (detect from the stored value) or one format every hash must be in.
+    pub password_format: Option<String>,
     /// An administrator: this column non-zero, or equal to `admin_value`, or containing
     /// `admin_contains`.
     pub is_admin: Option<Ident>,
@@ -629,6 +631,13 @@ pub const KEYS: &[KeyDoc] = &[
         default: "password_hash",
         env: "",
         doc: "The stored password hash (a PHC string).",
+    },
+    KeyDoc {
+        section: "schema",
+        key: "password_format",
+        default: "auto",
+        env: "",
+        doc: "auto (detected from the stored value) or one format every stored hash must be in: argon2, bcrypt, django-pbkdf2-sha256 and the others listed by an unknown value's error.",
     },
     KeyDoc {
         section: "schema",

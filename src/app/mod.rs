@@ -183,12 +183,47 @@ pub struct Sessions {
     pub user: String,
 }
 
+/// Which columns a password check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheme {
+    /// One value that says what it is (PHC, modular crypt, Django, Nextcloud).
+    #[default]
+    Encoded,
+    /// Gitea's and Forgejo's `passwd`, `salt`, `passwd_hash_algo`.
+    Gitea,
+    /// wallabag's `password` and `salt`.
+    Wallabag,
+    /// Vaultwarden's hash, salt, iterations, e-mail and client KDF columns.
+    Vaultwarden,
+}
+
 /// The password hash and what else its format needs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Password {
     pub hash: String,
-    /// Extra columns of the users row passed to the format (salt, algorithm, KDF settings).
+    /// Extra columns of the users row passed to the format, by name (salt, algorithm, KDF
+    /// settings).
     pub extra: Vec<(String, String)>,
+    pub scheme: Scheme,
+    /// `[schema] password_format`: detected, or pinned to one format.
+    pub format: crate::secret::PasswordFormat,
+}
+
+/// A user's password columns as stored (blobs stay bytes).
+#[derive(Debug, Clone)]
+pub struct StoredColumns {
+    pub scheme: Scheme,
+    pub format: crate::secret::PasswordFormat,
+    pub hash: Value,
+    /// (name, value) of the extra columns.
+    pub extra: Vec<(String, Value)>,
+}
+
+impl StoredColumns {
+    /// An extra column's value.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.extra.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
 }
 
 /// How an application keeps what twofactl needs. Identifiers are stored quoted.
@@ -353,10 +388,9 @@ impl App {
                 );
                 let on = match active {
                     Active::Present => has.clone(),
-                    Active::Flag(f) => format!(
-                        "EXISTS (SELECT 1 {rows} AND {})",
-                        truthy(&format!("k.{f}"))
-                    ),
+                    Active::Flag(f) => {
+                        format!("EXISTS (SELECT 1 {rows} AND {})", truthy(&format!("k.{f}")))
+                    }
                     Active::State(c, _) => {
                         format!("EXISTS (SELECT 1 {rows} AND k.{c} = :state_value)")
                     }
@@ -693,7 +727,7 @@ impl App {
     }
 
     /// The user's stored password hash, with the extra columns its format needs.
-    pub fn password(&self, conn: &Connection, id: &UserId) -> Result<Option<Password>> {
+    pub fn password(&self, conn: &Connection, id: &UserId) -> Result<Option<StoredColumns>> {
         let Some(p) = &self.map.password else {
             return Ok(None);
         };
@@ -713,10 +747,12 @@ impl App {
         };
         let mut extra = Vec::new();
         for (i, (_, name)) in p.extra.iter().enumerate() {
-            extra.push((name.clone(), text(row.get_ref(i + 1)?)));
+            extra.push((name.clone(), row.get::<_, Value>(i + 1)?));
         }
-        Ok(Some(Password {
-            hash: text(row.get_ref(0)?),
+        Ok(Some(StoredColumns {
+            scheme: p.scheme,
+            format: p.format,
+            hash: row.get(0)?,
             extra,
         }))
     }

@@ -6,7 +6,7 @@
 use rusqlite::types::Value;
 
 use super::{
-    Active, Admin, Also, App, Cleared, Email, Encoding, Fill, KeyStore, Mapping, Password,
+    Active, Admin, Also, App, Cleared, Email, Encoding, Fill, KeyStore, Mapping, Password, Scheme,
     Sessions, q,
 };
 use crate::config::{KeyCleared, KeyEncoding, SchemaSection};
@@ -78,7 +78,7 @@ fn default() -> Mapping {
         email: Email::Column(q("email")),
         password: Some(Password {
             hash: q("password_hash"),
-            extra: Vec::new(),
+            ..Password::default()
         }),
         admin: Admin::Flag(q("is_admin")),
         key: KeyStore::Columns {
@@ -112,7 +112,7 @@ fn kanboard() -> Mapping {
         email: Email::Column(q("email")),
         password: Some(Password {
             hash: q("password"),
-            extra: Vec::new(),
+            ..Password::default()
         }),
         admin: Admin::Equals(q("role"), "app-admin".to_owned()),
         key: KeyStore::Columns {
@@ -149,6 +149,8 @@ fn wallabag() -> Mapping {
         password: Some(Password {
             hash: q("password"),
             extra: vec![(q("salt"), "salt".to_owned())],
+            scheme: Scheme::Wallabag,
+            ..Password::default()
         }),
         admin: Admin::Contains(q("roles"), "ROLE_SUPER_ADMIN".to_owned()),
         key: KeyStore::Columns {
@@ -184,7 +186,7 @@ fn django_otp() -> Mapping {
         email: Email::Column(q("email")),
         password: Some(Password {
             hash: q("password"),
-            extra: Vec::new(),
+            ..Password::default()
         }),
         admin: Admin::Flag(q("is_superuser")),
         key: KeyStore::Rows {
@@ -255,6 +257,8 @@ fn vaultwarden() -> Mapping {
                 ),
                 (q("email"), "email".to_owned()),
             ],
+            scheme: Scheme::Vaultwarden,
+            ..Password::default()
         }),
         admin: Admin::Nobody,
         key: KeyStore::Rows {
@@ -308,6 +312,8 @@ fn gitea() -> Mapping {
                 (q("salt"), "salt".to_owned()),
                 (q("passwd_hash_algo"), "passwd_hash_algo".to_owned()),
             ],
+            scheme: Scheme::Gitea,
+            ..Password::default()
         }),
         admin: Admin::Flag(q("is_admin")),
         key: KeyStore::Rows {
@@ -348,7 +354,7 @@ fn nextcloud() -> Mapping {
         },
         password: Some(Password {
             hash: q("password"),
-            extra: Vec::new(),
+            ..Password::default()
         }),
         admin: Admin::Member {
             table: q("oc_group_user"),
@@ -414,6 +420,12 @@ fn overrides(map: &mut Mapping, s: &SchemaSection) -> Result<(), Failure> {
     }
     if let (Some(p), Some(c)) = (&mut map.password, &s.password_hash) {
         p.hash = c.quoted();
+    }
+    if let (Some(p), Some(f)) = (&mut map.password, &s.password_format) {
+        p.format = f.parse().map_err(|why: String| {
+            fail(Exit::Config, format!("[schema] password_format: {why}"))
+                .hint("auto detects the format from the stored value")
+        })?;
     }
     if let Some(c) = &s.is_admin {
         map.admin = match (&s.admin_value, &s.admin_contains) {

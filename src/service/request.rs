@@ -17,6 +17,7 @@ use anyhow::Result;
 use rusqlite::Connection;
 
 use super::{Env, Event, enroll, tries};
+use crate::app::{Scheme, StoredColumns};
 use crate::db::reset::{self, LockKind, NewRequest, RequestState};
 use crate::db::users::{Status, User};
 use crate::db::{self, Db, migrate};
@@ -24,7 +25,8 @@ use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Mailer, Notice, SendError, Transport, compose, mask};
 use crate::output::{rfc3339, safe};
 use crate::process;
-use crate::secret::{self, PasswordCheck};
+use crate::secret::{self, ClientKdf, PasswordCheck, StoredPassword};
+use rusqlite::types::Value;
 
 pub const ACTION: &str = "request-reset";
 
@@ -94,8 +96,16 @@ pub fn request(
     // 1. Limits, before spending time on the password.
     check_allowed(env, db, user)?;
     // 2. The password, with no lock held.
-    let stored = db.app.password(&db.conn, &user.id)?.unwrap_or_default();
-    let check = secret::check_password(password.as_bytes(), &stored.hash);
+    let stored = db.app.password(&db.conn, &user.id)?;
+    let check = match stored.as_ref().map(stored_password).transpose() {
+        Ok(Some(s)) => secret::check_password(
+            password.as_bytes(),
+            &s,
+            stored.as_ref().map(|c| c.format).unwrap_or_default(),
+        ),
+        Ok(None) => PasswordCheck::Unreadable("the application keeps no password here".to_owned()),
+        Err(why) => PasswordCheck::Unreadable(why),
+    };
     // 3. Record the outcome; for a right password, the new code (hashed) as `sending`.
     let code = secret::new_code()?;
     let (request_id, expires) = record(env, db, user, check, &code, mail)?;
@@ -125,6 +135,58 @@ pub fn request(
     })
 }
 
+fn text(v: Option<&Value>) -> &str {
+    match v {
+        Some(Value::Text(t)) => t.as_str(),
+        Some(Value::Blob(b)) => std::str::from_utf8(b).unwrap_or(""),
+        _ => "",
+    }
+}
+
+fn bytes(v: Option<&Value>) -> &[u8] {
+    match v {
+        Some(Value::Blob(b)) => b,
+        Some(Value::Text(t)) => t.as_bytes(),
+        _ => &[],
+    }
+}
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v {
+        Some(Value::Integer(i)) => Some(*i),
+        Some(Value::Text(t)) => t.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The password as its format reads it, from the columns the application keeps.
+fn stored_password(c: &StoredColumns) -> Result<StoredPassword<'_>, String> {
+    Ok(match c.scheme {
+        Scheme::Encoded => StoredPassword::Encoded(text(Some(&c.hash))),
+        Scheme::Gitea => StoredPassword::Gitea {
+            passwd: text(Some(&c.hash)),
+            salt: text(c.get("salt")),
+            algo: text(c.get("passwd_hash_algo")),
+        },
+        Scheme::Wallabag => StoredPassword::Wallabag {
+            password: text(Some(&c.hash)),
+            salt: text(c.get("salt")),
+        },
+        Scheme::Vaultwarden => StoredPassword::Vaultwarden {
+            password_hash: bytes(Some(&c.hash)),
+            salt: bytes(c.get("salt")),
+            password_iterations: int(c.get("password_iterations")).unwrap_or(0),
+            email: text(c.get("email")),
+            kdf: ClientKdf::from_columns(
+                int(c.get("client_kdf_type")).unwrap_or(0),
+                int(c.get("client_kdf_iter")).unwrap_or(0),
+                int(c.get("client_kdf_memory")),
+                int(c.get("client_kdf_parallelism")),
+            )?,
+        },
+    })
+}
+
 /// Phase 3: a wrong password is counted; a right one gets a new request being sent.
 fn record(
     env: &Env,
@@ -134,7 +196,12 @@ fn record(
     code: &str,
     mail: &MailConfig,
 ) -> Result<(i64, i64)> {
-    let code_hash = secret::hash_code(code)?;
+    // Only a right password gets a code: a wrong one costs no Argon2 hash of a code.
+    let code_hash = if matches!(check, PasswordCheck::Match) {
+        secret::hash_code(code)?
+    } else {
+        String::new()
+    };
     // Ctrl-C during the password check stops here, before a request is made.
     env.interrupt.check()?;
     let tx = db::write(&mut db.conn)?;
@@ -149,7 +216,7 @@ fn record(
             ),
         )
         .hint(
-            "twofactl reads Argon2 PHC strings ($argon2id$v=19$...); check [schema] password_hash",
+            "twofactl reads Argon2, bcrypt, Django, passlib and Nextcloud hashes; check [schema] password_hash",
         )
         .into()),
         PasswordCheck::Mismatch => {

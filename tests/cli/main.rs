@@ -17,6 +17,7 @@ mod hostile;
 mod list_users;
 mod mail;
 mod newcomer;
+mod passwords;
 mod promises;
 mod pty;
 mod readme;

@@ -564,10 +564,10 @@ fn hashes_made_by_libargon2_and_argon2_cffi_are_checked() {
 fn an_unreadable_password_hash_is_a_clear_error_not_a_wrong_password() {
     let (sb, server) = sandbox_with_mail(USERS, "");
     for stored in [
-        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
-        // PHC strings of other algorithms.
+        // bcrypt and scrypt costs over twofactl's limits, and a malformed passlib string.
+        "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
         "$pbkdf2-sha256$i=29000$N2bMeS8lpJSSMibEOGdMiQ$Ld0Kj8Nz1r9uJ1bY1lwVY5n3Kx5B1Hk1h0Q5E4UQkqY",
-        "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        "$scrypt$ln=40,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
         // Argon2 with parameters no implementation accepts (m below 8 KiB per lane), and
         // an unknown version.
         "$argon2id$v=19$m=1,t=2,p=1$c2FsdHNhbHQ$vE4wzyrVVwgKvTdZfjJOL3SLVF6rh3laJbuhOaPQD78",
