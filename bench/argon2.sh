@@ -23,7 +23,7 @@
 #                ("Verification ok"), so this command costs two verifications; shown for the
 #                record, the ratio is against the one-computation command
 # The PHC string is made by the reference CLI itself from PASSWORD and SALT (below).
-# The ratio twofactl / reference is the one DESIGN.md bounds: <= 1.1.
+# The ratio twofactl / reference is the one the project bounds: <= 1.1.
 #
 # Prints a Markdown table on stdout and writes it to bench/results-argon2.md; progress on stderr.
 
@@ -241,7 +241,7 @@ SIMD=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'sse2|ssse3|avx2
     echo "| reference \`argon2 ... -e\` (whole process, one Argon2 computation) | $RF_MED ms | $RF_MIN ms | $RF_MAX ms | 1.00 |"
     echo "| reference \`argon2 ...\` without -e (hash, then its own verify: two computations) | $RV_MED ms | $RV_MIN ms | $RV_MAX ms | $R_RV |"
     echo
-    echo "Target (DESIGN.md: within 1.1x of the reference): twofactl / reference = $R_TF, $VERDICT."
+    echo "Target (within 1.1x of the reference): twofactl / reference = $R_TF, $VERDICT."
     echo
     echo "Notes:"
     echo

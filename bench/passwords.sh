@@ -22,7 +22,7 @@
 #                     interpreter, not a pyenv shim), which is what Django's verify computes
 #   in-process        examples/bench_argon2 (it takes any stored value): check_password once,
 #                     timed whole and inside the process, for each hash
-# The ratios twofactl / php and twofactl / python are the ones DESIGN.md bounds: <= 1.1.
+# The ratios twofactl / php and twofactl / python are the ones the project bounds: <= 1.1.
 #
 # Prints a Markdown table on stdout and writes it to bench/results-passwords.md; progress on
 # stderr.
@@ -244,7 +244,7 @@ row() { echo "| $1 | ${MED[$2]} ms | ${MIN[$2]} ms | ${MAX[$2]} ms | $3 |"; }
     echo "In-process, the check_password call alone: bcrypt median $IB_MED ms (min $IB_MIN, max $IB_MAX);"
     echo "Django PBKDF2 median $ID_MED ms (min $ID_MIN, max $ID_MAX)."
     echo
-    echo "Targets (DESIGN.md: bcrypt within 1.1x of PHP's password_verify, PBKDF2 within 1.1x of"
+    echo "Targets (bcrypt within 1.1x of PHP's password_verify, PBKDF2 within 1.1x of"
     echo "Python's hashlib): bcrypt $R_B, $(verdict "$R_B"); PBKDF2 $R_D, $(verdict "$R_D")."
     echo
     echo "Notes:"

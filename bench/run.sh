@@ -14,7 +14,7 @@
 #                    the previous commit), interleaved with the others: before and after
 #   --sqlite-only    skip twofactl entirely (tests the generator and the sqlite3 half)
 #
-# What it does (see DESIGN.md, "Performance"):
+# What it does (the performance rules, README "Performance"):
 #   1. Generates the application database from schema/app-schema.sql with the sqlite3 CLI
 #      and a recursive CTE: N users (every 50th an admin; 60% 2FA enabled, 20% pending,
 #      20% disabled), one session per enabled user, settings app.name=Bench.
@@ -449,13 +449,13 @@ reset_row() { # reset_row N: admin-reset of N users, twofactl vs the baseline vs
         "$(fmt_mib "$(maxof "${RSSES[$k:tf]:-}")")" "$(fmt_mib "$(maxof "${RSSES[$k:base]:-}")")" \
         "$(fmt_mib "$(maxof "${RSSES[$k:sq]:-}")")"
 }
-memory_verdict() { # memory_verdict LABEL KEY: the DESIGN bound is a peak RSS under 64 MiB
+memory_verdict() { # memory_verdict LABEL KEY: the bound is a peak RSS under 64 MiB
     local rss
     rss=$(maxof "${RSSES[$2:tf]:-}")
     [[ -n $rss ]] || return 0
     awk -v k="$rss" -v l="$1" 'BEGIN { printf "- %s: %s (peak %.1f MiB)\n", l, (k < 65536 ? "meets target" : "**misses target**"), k / 1024 }'
 }
-verdict() { # verdict LABEL KEY: the DESIGN target is ratio <= 1.00
+verdict() { # verdict LABEL KEY: the target is ratio <= 1.00
     local tf sq
     tf=$(median "${TIMES[$2:tf]:-}")
     sq=$(median "${TIMES[$2:sq]:-}")
@@ -509,13 +509,13 @@ report() {
     done
     echo
     if (( TWOFACTL )); then
-        echo "Targets (DESIGN.md \"Performance\": at least as fast as sqlite3):"
+        echo "Targets (at least as fast as sqlite3):"
         echo
         verdict "list-users csv" csv
         verdict "list-users json" json
         for s in "${RESETS[@]}"; do verdict "admin-reset, $s users" "reset$s"; done
         echo
-        echo "Memory (DESIGN.md: admin-reset of 1,000,000 users under 64 MiB, one transaction):"
+        echo "Memory (admin-reset of 1,000,000 users under 64 MiB, one transaction):"
         echo
         for s in "${RESETS[@]}"; do memory_verdict "admin-reset, $s users" "reset$s"; done
         echo

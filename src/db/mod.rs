@@ -97,7 +97,7 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
     // bulk run re-reads fewer pages; readers stream with the default, so memory stays flat.
     // Bounded all the same: a change larger than the cache spills its pages to the file
     // before the commit (still one transaction). On a reset of a million users 16 MiB took
-    // as long as 64 MiB did, and it keeps the run within its memory bound (DESIGN.md).
+    // as long as 64 MiB did, and it keeps the run within its memory bound.
     if mode == Mode::ReadWrite {
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     }

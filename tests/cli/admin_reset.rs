@@ -589,7 +589,7 @@ fn no_secret_reaches_output_or_audit() {
     }
 }
 
-/// DESIGN.md, "Performance": a bulk reset stays under 64 MiB, however many users it names.
+/// The performance rule: a bulk reset stays under 64 MiB, however many users it names.
 const MEMORY_BOUND_KIB: u64 = 64 * 1024;
 
 /// `admin-reset --from-file` of every user of an `n`-user bulk fixture: it succeeds, resets
@@ -641,7 +641,7 @@ fn a_bulk_reset_of_200_000_users_stays_under_64_mib() {
 }
 
 #[test]
-#[ignore = "slow: about 40 s in a debug build (the bound DESIGN.md states, at 1,000,000 users)"]
+#[ignore = "slow: about 40 s in a debug build (the memory bound at 1,000,000 users)"]
 fn a_bulk_reset_of_1_000_000_users_stays_under_64_mib() {
     bulk_reset_stays_under_the_memory_bound(1_000_000);
 }
