@@ -56,7 +56,15 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     } else {
         Mode::ReadWrite
     })?;
-    let staged = stage(&db, args, &users, list)?;
+    let Some(staged) = stage(&db, args, &users, list)? else {
+        // A list that names nobody (a query that matched no one) is not an error for a
+        // script: nothing to do, said on stderr, and a zero summary.
+        ctx.info(format_args!(
+            "warning: {} names no users; nothing to reset",
+            display_path(args.from_file.as_deref().unwrap_or(Path::new("-")))
+        ));
+        return print(ctx, &db, args.dry_run, &Delivery::default());
+    };
     let reason = reason(ctx, args)?;
     let actor = match &args.actor {
         Some(a) => Some(check_actor(&db.conn, &db.app, a)?),
@@ -113,13 +121,14 @@ fn check_arguments(args: &AdminResetArgs) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Stage the names (arguments first, then the list) in the service, streaming the list.
+/// Stage the names (arguments first, then the list) in the service, streaming the list;
+/// `None` when the list names nobody and there are no arguments.
 fn stage(
     db: &Db,
     args: &AdminResetArgs,
     users: &[String],
     list: Option<List<'_>>,
-) -> Result<Staged> {
+) -> Result<Option<Staged>> {
     let mut listed = 0;
     let staged = admin_reset::stage(db, |add| {
         for name in users {
@@ -130,18 +139,10 @@ fn stage(
         }
         Ok(())
     })?;
-    if let Some(path) = &args.from_file
-        && listed == 0
-        && users.is_empty()
-    {
-        return Err(fail(
-            Exit::Usage,
-            format!("{} names no users", display_path(path)),
-        )
-        .hint("one username or e-mail address per line; blank lines and # comments are skipped")
-        .into());
+    if args.from_file.is_some() && listed == 0 && users.is_empty() {
+        return Ok(None);
     }
-    Ok(staged)
+    Ok(Some(staged))
 }
 
 fn display_path(path: &Path) -> String {

@@ -190,9 +190,13 @@ fn resolve(conn: &Connection, app: &App, staged: Staged, checks: Checks) -> Resu
         return Err(fail(
             Exit::Usage,
             format!(
-                "{} {} an administrator of the application; nothing changed",
+                "{} {} of the application; nothing changed",
                 describe(&first, counts.admins),
-                if counts.admins == 1 { "is" } else { "are" }
+                if counts.admins == 1 {
+                    "is an administrator"
+                } else {
+                    "are administrators"
+                }
             ),
         )
         .hint("pass --allow-admin to reset administrators too")

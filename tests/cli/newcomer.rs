@@ -221,3 +221,68 @@ fn no_colour_escapes_off_a_terminal() {
     assert!(run.out().contains('█') || run.out().contains('▀'));
     assert!(!run.out().contains('\x1b'), "no escapes into a pipe");
 }
+
+#[test]
+fn an_empty_list_is_nothing_to_do_not_an_error() {
+    let sb = Sandbox::new();
+    let list = sb.write("nobody.txt", "# a query that matched no one\n\n");
+    let before = sb.hash();
+    let run = sb.run([
+        "--format",
+        "json",
+        "admin-reset",
+        "--from-file",
+        list.to_str().unwrap(),
+        "--reason",
+        "offboarding",
+        "--yes",
+        "--no-notify",
+    ]);
+    run.ok().stderr_contains("names no users");
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 1, "{}", run.out());
+    assert_eq!(lines[0]["summary"]["reset"], 0);
+    assert_eq!(lines[0]["summary"]["missing"], 0);
+    sb.assert_unchanged(&before);
+}
+
+#[test]
+fn several_administrators_are_named_in_the_plural() {
+    let sb = Sandbox::with_users(&[
+        U {
+            name: "alice",
+            email: "alice@example.com",
+            admin: true,
+            state: State::Enabled,
+            sessions: 0,
+        },
+        U {
+            name: "grace",
+            email: "grace@example.com",
+            admin: true,
+            state: State::Enabled,
+            sessions: 0,
+        },
+    ]);
+    let run = sb.run([
+        "admin-reset",
+        "alice",
+        "grace",
+        "--reason",
+        "x",
+        "--yes",
+        "--no-notify",
+    ]);
+    run.code(2)
+        .stderr_contains("alice and grace are administrators of the application");
+    let run = sb.run([
+        "admin-reset",
+        "alice",
+        "--reason",
+        "x",
+        "--yes",
+        "--no-notify",
+    ]);
+    run.code(2)
+        .stderr_contains("alice is an administrator of the application");
+}
