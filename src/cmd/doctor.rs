@@ -115,6 +115,13 @@ fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
         }
         Ok(db) => db,
     };
+    r.add(
+        "application",
+        Ok(format!(
+            "profile {} (its tables and columns are there)",
+            db.app.profile
+        )),
+    );
     let users = users::count(&db.conn, &db.app);
     r.add(
         "database",

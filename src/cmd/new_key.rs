@@ -348,6 +348,9 @@ pub fn confirm(ctx: &Ctx, db: &mut Db, user: &User, code: &str, mail: &MailConfi
 }
 
 fn print_confirmed(ctx: &Ctx, user: &User, done: &Confirmed, mut json: KeyJson) -> Result<()> {
+    if let Some(c) = done.sessions_caveat {
+        ctx.info(format_args!("note: {c}"));
+    }
     let notified = done.delivery.delivered(done.outbox_id) && json.notified != Some(false);
     if ctx.json() {
         json.username = user.username.clone();

@@ -13,13 +13,17 @@ use crate::output::rfc3339;
 /// What a message tells the user.
 #[derive(Debug, Clone, Copy)]
 pub enum Notice<'a> {
-    /// An administrator cleared the user's 2FA; the reason only when the operator chose to show it.
-    AdminReset { reason: Option<&'a str> },
+    /// An administrator cleared the user's 2FA; the reason only when the operator chose to show
+    /// it. `signed_out`: every login was ended (not all applications let that be done exactly).
+    AdminReset {
+        reason: Option<&'a str>,
+        signed_out: bool,
+    },
     /// The user reset their own 2FA with password and e-mailed code.
-    SelfReset,
+    SelfReset { signed_out: bool },
     /// A new authenticator was confirmed; `replaced`: it took the place of an active one
-    /// (whose sessions were ended).
-    Enrolled { replaced: bool },
+    /// (whose sessions were ended, where that can be done).
+    Enrolled { replaced: bool, signed_out: bool },
     /// The verification code for a self-service reset, and when it expires (unix seconds).
     Code { code: &'a str, expires: i64 },
 }
@@ -29,7 +33,7 @@ impl Notice<'_> {
     pub fn kind(&self) -> &'static str {
         match self {
             Notice::AdminReset { .. } => "admin-reset",
-            Notice::SelfReset => "self-reset",
+            Notice::SelfReset { .. } => "self-reset",
             Notice::Enrolled { .. } => "enrolled",
             Notice::Code { .. } => "verification-code",
         }
@@ -102,8 +106,15 @@ fn content(
         Some(url) => format!("The next time you sign in at {url}, you will be asked to set up two-factor authentication again."),
         None => "The next time you sign in, you will be asked to set up two-factor authentication again.".to_owned(),
     };
+    let signed_out = |yes: bool| {
+        if yes {
+            "and you have been signed out everywhere."
+        } else {
+            "but sessions you have open may stay signed in: sign out of them, or ask your administrator to."
+        }
+    };
     match notice {
-        Notice::AdminReset { reason } => {
+        Notice::AdminReset { reason, signed_out: out } => {
             let mut p = vec![
                 format!("Hello {username},"),
                 format!("An administrator reset the two-factor authentication (2FA) of your {app} account on {when}."),
@@ -111,26 +122,26 @@ fn content(
             if let Some(r) = reason {
                 p.push(format!("Reason given: {r}"));
             }
-            p.push(format!("Your authenticator app no longer works for this account, and you have been signed out everywhere. {sign_in}"));
+            p.push(format!("Your authenticator app no longer works for this account, {} {sign_in}", signed_out(*out)));
             p.push(not_you);
             (format!("{app}: your two-factor authentication was reset"), p)
         }
-        Notice::SelfReset => (
+        Notice::SelfReset { signed_out: out } => (
             format!("{app}: your two-factor authentication was reset"),
             vec![
                 format!("Hello {username},"),
                 format!("The two-factor authentication (2FA) of your {app} account was reset on {when}, confirmed with your password and a code sent to this address."),
-                format!("Your old authenticator app no longer works for this account, and you have been signed out everywhere. {sign_in}"),
+                format!("Your old authenticator app no longer works for this account, {} {sign_in}", signed_out(*out)),
                 not_you,
             ],
         ),
-        Notice::Enrolled { replaced } => {
+        Notice::Enrolled { replaced, signed_out: out } => {
             let mut p = vec![
                 format!("Hello {username},"),
                 format!("A new authenticator app was set up for the two-factor authentication (2FA) of your {app} account on {when}. From now on, signing in asks for a code from it."),
             ];
             if *replaced {
-                p.push("It replaces your previous authenticator, which no longer works for this account, and you have been signed out everywhere.".to_owned());
+                p.push(format!("It replaces your previous authenticator, which no longer works for this account, {}", signed_out(*out)));
             }
             p.push(not_you);
             (format!("{app}: a new authenticator was added to your account"), p)
@@ -255,7 +266,10 @@ mod tests {
             &cfg(),
             "alice",
             "alice@example.com",
-            &Notice::AdminReset { reason: None },
+            &Notice::AdminReset {
+                reason: None,
+                signed_out: true,
+            },
             1_795_000_000,
         )
         .unwrap();
@@ -286,6 +300,7 @@ mod tests {
             "a@example.com",
             &Notice::AdminReset {
                 reason: Some("ticket 4711"),
+                signed_out: true,
             },
             0,
         )
@@ -294,7 +309,10 @@ mod tests {
             &cfg(),
             "a",
             "a@example.com",
-            &Notice::AdminReset { reason: None },
+            &Notice::AdminReset {
+                reason: None,
+                signed_out: true,
+            },
             0,
         )
         .unwrap();
@@ -307,23 +325,42 @@ mod tests {
         let (_, paragraphs) = content(
             &cfg(),
             "<script>x</script>",
-            &Notice::Enrolled { replaced: false },
+            &Notice::Enrolled {
+                replaced: false,
+                signed_out: true,
+            },
             0,
         );
-        let html = html_body(&cfg(), &paragraphs, &Notice::Enrolled { replaced: false });
+        let html = html_body(
+            &cfg(),
+            &paragraphs,
+            &Notice::Enrolled {
+                replaced: false,
+                signed_out: true,
+            },
+        );
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
     }
 
     #[test]
     fn bad_addresses_are_refused() {
-        assert!(compose(&cfg(), "a", "not an address", &Notice::SelfReset, 0).is_err());
+        assert!(
+            compose(
+                &cfg(),
+                "a",
+                "not an address",
+                &Notice::SelfReset { signed_out: true },
+                0
+            )
+            .is_err()
+        );
         assert!(
             compose(
                 &cfg(),
                 "a",
                 "a@example.com\r\nBcc: x@evil",
-                &Notice::SelfReset,
+                &Notice::SelfReset { signed_out: true },
                 0
             )
             .is_err()

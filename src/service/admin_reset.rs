@@ -247,13 +247,16 @@ fn reset_each(
     let mut log = audit::Writer::new(conn)?;
     let mut queue = outbox::Queue::new(conn)?;
     let mut results = Recorder::new(conn)?;
-    let detail = if change.mail.is_some() {
-        "notification queued"
-    } else {
-        "user not notified (--no-notify)"
+    let caveat = app.map.sessions_caveat;
+    let detail = match (change.mail.is_some(), caveat) {
+        (true, None) => "notification queued".to_owned(),
+        (false, None) => "user not notified (--no-notify)".to_owned(),
+        (true, Some(c)) => format!("notification queued; {c}"),
+        (false, Some(c)) => format!("user not notified (--no-notify); {c}"),
     };
     let notice = Notice::AdminReset {
         reason: change.reason.filter(|_| change.show_reason),
+        signed_out: caveat.is_none(),
     };
     let mut queued: Option<(i64, i64)> = None;
     bulk::for_each_target(conn, |t| {
@@ -293,7 +296,7 @@ fn reset_each(
             username: &t.name,
             reason: change.reason,
             outcome: outcome.as_str(),
-            detail: reset.then_some(detail),
+            detail: reset.then_some(detail.as_str()),
             changed: reset,
         })?;
         if sessions > 0 || outbox_id.is_some() {

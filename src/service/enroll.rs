@@ -179,6 +179,8 @@ pub struct Confirmed {
     /// It replaced an active authenticator (whose sessions were ended).
     pub replaced: bool,
     pub sessions_revoked: u64,
+    /// Why, having replaced an active authenticator, not every login could be ended.
+    pub sessions_caveat: Option<&'static str>,
     /// The user's notification.
     pub delivery: Delivery,
     pub outbox_id: i64,
@@ -231,10 +233,13 @@ pub fn confirm(
     };
     drop(resetter);
     reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
-    let detail = if replaced {
-        "replaced the active authenticator; sessions ended; notification queued"
-    } else {
-        "notification queued"
+    let caveat = db.app.map.sessions_caveat;
+    let detail = match (replaced, caveat) {
+        (true, None) => {
+            "replaced the active authenticator; sessions ended; notification queued".to_owned()
+        }
+        (true, Some(c)) => format!("replaced the active authenticator; {c}; notification queued"),
+        (false, _) => "notification queued".to_owned(),
     };
     env.audit(
         &tx,
@@ -243,10 +248,13 @@ pub fn confirm(
             changed: true,
             actor: actor.as_deref(),
             reason: reason.as_deref(),
-            ..Event::new(ACTION, "confirmed").detail(detail)
+            ..Event::new(ACTION, "confirmed").detail(&detail)
         },
     )?;
-    let notice = Notice::Enrolled { replaced };
+    let notice = Notice::Enrolled {
+        replaced,
+        signed_out: caveat.is_none(),
+    };
     let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
     let outbox_id =
         outbox::Queue::new(&tx)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
@@ -255,6 +263,7 @@ pub fn confirm(
     Ok(Confirmed {
         replaced,
         sessions_revoked,
+        sessions_caveat: caveat.filter(|_| replaced),
         delivery,
         outbox_id,
     })
