@@ -256,7 +256,9 @@ fn from_file_with_no_users_is_nothing_to_do() {
     ] {
         sb.write(name, contents);
         let run = sb.reset(["--from-file", name, "--reason", "r", "--yes"]);
-        run.ok().stderr_contains(name).stderr_contains("names no users");
+        run.ok()
+            .stderr_contains(name)
+            .stderr_contains("names no users");
         sb.assert_unchanged(&before);
     }
     let run = sb.reset_stdin(["--from-file", "-", "--reason", "r", "--yes"], "");
