@@ -534,7 +534,7 @@ impl App {
                     "UPDATE {table} SET {column} = :value WHERE {user} = :id AND {col} = :only"
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
-                bind_named(&mut stmt, ":value", fill(value))?;
+                bind_named(&mut stmt, ":value", fill(value)?)?;
                 bind_named(&mut stmt, ":id", id.clone())?;
                 bind_named(&mut stmt, ":only", v.clone())?;
                 stmt.raw_execute()?;
@@ -560,7 +560,7 @@ impl App {
                     self.map.users, self.map.id
                 );
                 let mut stmt = conn.prepare_cached(&sql)?;
-                bind_named(&mut stmt, ":value", fill(value))?;
+                bind_named(&mut stmt, ":value", fill(value)?)?;
                 bind_named(&mut stmt, ":id", id.clone())?;
                 stmt.raw_execute()?;
             }
@@ -661,7 +661,7 @@ impl App {
                 }
                 for (c, f) in extra {
                     cols.push(c.clone());
-                    values.push(fill_at(f, now));
+                    values.push(fill_at(f, now)?);
                 }
                 let marks = vec!["?"; cols.len()].join(", ");
                 let sql = format!("INSERT INTO {table} ({}) VALUES ({marks})", cols.join(", "));
@@ -910,39 +910,40 @@ fn bind_named(stmt: &mut Statement<'_>, name: &str, value: Value) -> Result<()> 
     Ok(())
 }
 
-fn fill(f: &Fill) -> Value {
+fn fill(f: &Fill) -> Result<Value> {
     fill_at(f, crate::output::now())
 }
 
-fn fill_at(f: &Fill, now: i64) -> Value {
-    match f {
+fn fill_at(f: &Fill, now: i64) -> Result<Value> {
+    Ok(match f {
         Fill::Int(n) => Value::Integer(*n),
         Fill::Text(t) => Value::Text(t.clone()),
         Fill::Null => Value::Null,
-        Fill::Uuid => Value::Text(new_uuid()),
+        Fill::Uuid => Value::Text(new_uuid()?),
         Fill::NowUnix => Value::Integer(now),
         Fill::NowText => {
             let t = crate::output::rfc3339(now);
             Value::Text(format!("{} {}.000000", &t[..10], &t[11..19]))
         }
-    }
+    })
 }
 
 /// A random (version 4) UUID in its usual text form.
-fn new_uuid() -> String {
+fn new_uuid() -> Result<String> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).unwrap_or_default();
+    getrandom::fill(&mut b)
+        .map_err(|e| anyhow::anyhow!("the OS random number generator failed: {e}"))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = data_encoding::HEXLOWER.encode(&b);
-    format!(
+    Ok(format!(
         "{}-{}-{}-{}-{}",
         &h[..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..]
-    )
+    ))
 }
 
 /// A column as text, whatever its storage class (invalid UTF-8 replaced).
