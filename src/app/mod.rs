@@ -956,3 +956,61 @@ fn text(v: rusqlite::types::ValueRef<'_>) -> String {
         ValueRef::Real(f) => f.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_in_each_encoding() {
+        let key = [0xA5u8; 20];
+        for e in [Encoding::Base32, Encoding::Hex] {
+            let text = e.encode(&key).unwrap();
+            assert_eq!(e.decode(&text).unwrap(), key, "{e:?}");
+        }
+        assert_eq!(Encoding::Base32.encode(&key).unwrap().len(), 32);
+        assert_eq!(Encoding::Hex.encode(&key).unwrap(), "a5".repeat(20));
+        // Lower case and padding, as some applications write base32, still read.
+        assert_eq!(
+            Encoding::Base32.decode("mfrgg===").unwrap(),
+            b"abc".to_vec()
+        );
+        assert_eq!(Encoding::Encrypted.encode(&key), None);
+        assert_eq!(Encoding::Encrypted.decode("x"), None);
+    }
+
+    #[test]
+    fn uuids_are_version_4() {
+        let u = new_uuid().unwrap();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!("89ab".contains(&u[19..20]));
+        assert_ne!(u, new_uuid().unwrap());
+    }
+
+    #[test]
+    fn truthy_reads_booleans_as_applications_store_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        for (value, want) in [
+            ("1", true),
+            ("0", false),
+            ("NULL", false),
+            ("'0'", false),
+            ("''", false),
+            ("'yes'", true),
+            ("0.5", true),
+            ("X'30'", false),
+        ] {
+            let got: bool = conn
+                .query_row(&format!("SELECT {}", truthy(value)), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(got, want, "{value}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(q("users"), "\"users\"");
+        assert_eq!(q("a\"b"), "\"a\"\"b\"");
+    }
+}
