@@ -33,6 +33,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     let settings = db.app_settings()?;
     let mail = crate::mail::resolve(&ctx.config, &settings)?;
     let enrolment = if args.enroll {
+        db.app.check_enrol()?;
         Some((
             new_key::check_outputs(&args.qr)?,
             ctx.config.issuer(&settings)?,
