@@ -348,7 +348,8 @@ pub fn confirm(ctx: &Ctx, db: &mut Db, user: &User, code: &str, mail: &MailConfi
 }
 
 fn print_confirmed(ctx: &Ctx, user: &User, done: &Confirmed, mut json: KeyJson) -> Result<()> {
-    let notified = done.delivery.delivered(done.outbox_id) && json.notified != Some(false);
+    let notified = done.outbox_id.is_some_and(|id| done.delivery.delivered(id))
+        && json.notified != Some(false);
     if ctx.json() {
         json.username = user.username.clone();
         json.status = "enabled";

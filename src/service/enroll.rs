@@ -73,7 +73,13 @@ pub fn plan(db: &Db, user: &User, issuer: &str, opts: &Options<'_>) -> Result<Pl
     };
     check(user, pending.as_ref(), opts)?;
     let key = secret::new_totp_key()?;
-    let uri = totp::otpauth_uri(issuer, &user.email, &key);
+    // The app shows the account as the e-mail address, or the username where there is none.
+    let account = if user.email.trim().is_empty() {
+        &user.username
+    } else {
+        &user.email
+    };
+    let uri = totp::otpauth_uri(issuer, account, &key);
     Ok(Plan {
         user: user.clone(),
         key,
@@ -181,7 +187,8 @@ pub struct Confirmed {
     pub sessions_revoked: u64,
     /// The user's notification.
     pub delivery: Delivery,
-    pub outbox_id: i64,
+    /// `None` when the user has no valid e-mail address to notify.
+    pub outbox_id: Option<i64>,
 }
 
 /// The key a code confirms: twofactl's pending key, or else one the application itself
@@ -231,10 +238,14 @@ pub fn confirm(
     };
     drop(resetter);
     reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
-    let detail = if replaced {
-        "replaced the active authenticator; sessions ended; notification queued"
-    } else {
-        "notification queued"
+    let outbox_id = queue_notice(env, &tx, mail, &user, replaced)?;
+    let detail = match (replaced, outbox_id.is_some()) {
+        (true, true) => "replaced the active authenticator; sessions ended; notification queued",
+        (true, false) => {
+            "replaced the active authenticator; sessions ended; user not notified (no valid e-mail address)"
+        }
+        (false, true) => "notification queued",
+        (false, false) => "user not notified (no valid e-mail address)",
     };
     env.audit(
         &tx,
@@ -246,18 +257,35 @@ pub fn confirm(
             ..Event::new(ACTION, "confirmed").detail(detail)
         },
     )?;
-    let notice = Notice::Enrolled { replaced };
-    let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
-    let outbox_id =
-        outbox::Queue::new(&tx)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
     tx.commit()?;
-    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
+    let delivery = match outbox_id {
+        Some(id) => notify::deliver(env, &mut db.conn, mail, Scope::Range(id, id)),
+        None => Delivery::default(),
+    };
     Ok(Confirmed {
         replaced,
         sessions_revoked,
         delivery,
         outbox_id,
     })
+}
+
+/// Queue the user's notification of the new key; `None` when the application keeps no valid
+/// e-mail address for them (some keep none, or let it be empty): the key is theirs all the same.
+fn queue_notice(
+    env: &Env,
+    conn: &rusqlite::Connection,
+    mail: &MailConfig,
+    user: &User,
+    replaced: bool,
+) -> Result<Option<i64>> {
+    let notice = Notice::Enrolled { replaced };
+    let Ok(msg) = compose(mail, &user.username, &user.email, &notice, env.now()) else {
+        return Ok(None);
+    };
+    let id =
+        outbox::Queue::new(conn)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
+    Ok(Some(id))
 }
 
 fn waiting_key(conn: &rusqlite::Connection, app: &App, user: &User) -> Result<Waiting> {
