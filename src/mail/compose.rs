@@ -44,10 +44,23 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
-/// A recipient address that cannot be mailed.
+/// A recipient address that cannot be mailed (empty when the application keeps none).
 #[derive(Debug, thiserror::Error)]
-#[error("{} is not a valid e-mail address", crate::output::safe(.0))]
 pub struct BadAddress(pub String);
+
+impl std::fmt::Display for BadAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.trim().is_empty() {
+            f.write_str("no e-mail address")
+        } else {
+            write!(
+                f,
+                "{} is not a valid e-mail address",
+                crate::output::safe(&self.0)
+            )
+        }
+    }
+}
 
 /// Parse a recipient address.
 pub fn address(email: &str) -> Result<Address, BadAddress> {
