@@ -122,7 +122,10 @@ fn messages(cfg: &MailConfig, n: usize) -> Vec<Outgoing> {
                 cfg,
                 &user,
                 &format!("{user}@example.com"),
-                &Notice::AdminReset { reason: None },
+                &Notice::AdminReset {
+                    reason: None,
+                    signed_out: true,
+                },
                 now,
             )
             .expect("a valid address")

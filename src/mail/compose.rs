@@ -13,13 +13,18 @@ use crate::output::rfc3339;
 /// What a message tells the user.
 #[derive(Debug, Clone, Copy)]
 pub enum Notice<'a> {
-    /// An administrator cleared the user's 2FA; the reason only when the operator chose to show it.
-    AdminReset { reason: Option<&'a str> },
+    /// An administrator cleared the user's 2FA; the reason only when the operator chose to show
+    /// it. `signed_out`: every login of the user was ended (not so where the application keeps
+    /// sessions twofactl cannot end).
+    AdminReset {
+        reason: Option<&'a str>,
+        signed_out: bool,
+    },
     /// The user reset their own 2FA with password and e-mailed code.
-    SelfReset,
+    SelfReset { signed_out: bool },
     /// A new authenticator was confirmed; `replaced`: it took the place of an active one
-    /// (whose sessions were ended).
-    Enrolled { replaced: bool },
+    /// (whose sessions were ended, all of them when `signed_out`).
+    Enrolled { replaced: bool, signed_out: bool },
     /// The verification code for a self-service reset, and when it expires (unix seconds).
     Code { code: &'a str, expires: i64 },
 }
@@ -29,7 +34,7 @@ impl Notice<'_> {
     pub fn kind(&self) -> &'static str {
         match self {
             Notice::AdminReset { .. } => "admin-reset",
-            Notice::SelfReset => "self-reset",
+            Notice::SelfReset { .. } => "self-reset",
             Notice::Enrolled { .. } => "enrolled",
             Notice::Code { .. } => "verification-code",
         }
@@ -115,8 +120,16 @@ fn content(
         Some(url) => format!("The next time you sign in at {url}, you will be asked to set up two-factor authentication again."),
         None => "The next time you sign in, you will be asked to set up two-factor authentication again.".to_owned(),
     };
+    // Only what is true: some applications keep logins that twofactl cannot end.
+    let signed_out = |all: bool| {
+        if all {
+            ", and you have been signed out everywhere."
+        } else {
+            ". Browsers and devices that were already signed in may stay signed in: sign out of any you do not recognise."
+        }
+    };
     match notice {
-        Notice::AdminReset { reason } => {
+        Notice::AdminReset { reason, signed_out: all } => {
             let mut p = vec![
                 format!("Hello {username},"),
                 format!("An administrator reset the two-factor authentication (2FA) of your {app} account on {when}."),
@@ -124,26 +137,38 @@ fn content(
             if let Some(r) = reason {
                 p.push(format!("Reason given: {r}"));
             }
-            p.push(format!("Your authenticator app no longer works for this account, and you have been signed out everywhere. {sign_in}"));
+            p.push(format!(
+                "Your authenticator app no longer works for this account{} {sign_in}",
+                signed_out(*all)
+            ));
             p.push(not_you);
             (format!("{app}: your two-factor authentication was reset"), p)
         }
-        Notice::SelfReset => (
+        Notice::SelfReset { signed_out: all } => (
             format!("{app}: your two-factor authentication was reset"),
             vec![
                 format!("Hello {username},"),
                 format!("The two-factor authentication (2FA) of your {app} account was reset on {when}, confirmed with your password and a code sent to this address."),
-                format!("Your old authenticator app no longer works for this account, and you have been signed out everywhere. {sign_in}"),
+                format!(
+                    "Your old authenticator app no longer works for this account{} {sign_in}",
+                    signed_out(*all)
+                ),
                 not_you,
             ],
         ),
-        Notice::Enrolled { replaced } => {
+        Notice::Enrolled {
+            replaced,
+            signed_out: all,
+        } => {
             let mut p = vec![
                 format!("Hello {username},"),
                 format!("A new authenticator app was set up for the two-factor authentication (2FA) of your {app} account on {when}. From now on, signing in asks for a code from it."),
             ];
             if *replaced {
-                p.push("It replaces your previous authenticator, which no longer works for this account, and you have been signed out everywhere.".to_owned());
+                p.push(format!(
+                    "It replaces your previous authenticator, which no longer works for this account{}",
+                    signed_out(*all)
+                ));
             }
             p.push(not_you);
             (format!("{app}: a new authenticator was added to your account"), p)
@@ -268,7 +293,10 @@ mod tests {
             &cfg(),
             "alice",
             "alice@example.com",
-            &Notice::AdminReset { reason: None },
+            &Notice::AdminReset {
+                reason: None,
+                signed_out: true,
+            },
             1_795_000_000,
         )
         .unwrap();
@@ -299,6 +327,7 @@ mod tests {
             "a@example.com",
             &Notice::AdminReset {
                 reason: Some("ticket 4711"),
+                signed_out: true,
             },
             0,
         )
@@ -307,7 +336,10 @@ mod tests {
             &cfg(),
             "a",
             "a@example.com",
-            &Notice::AdminReset { reason: None },
+            &Notice::AdminReset {
+                reason: None,
+                signed_out: true,
+            },
             0,
         )
         .unwrap();
@@ -320,23 +352,42 @@ mod tests {
         let (_, paragraphs) = content(
             &cfg(),
             "<script>x</script>",
-            &Notice::Enrolled { replaced: false },
+            &Notice::Enrolled {
+                replaced: false,
+                signed_out: true,
+            },
             0,
         );
-        let html = html_body(&cfg(), &paragraphs, &Notice::Enrolled { replaced: false });
+        let html = html_body(
+            &cfg(),
+            &paragraphs,
+            &Notice::Enrolled {
+                replaced: false,
+                signed_out: true,
+            },
+        );
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
     }
 
     #[test]
     fn bad_addresses_are_refused() {
-        assert!(compose(&cfg(), "a", "not an address", &Notice::SelfReset, 0).is_err());
+        assert!(
+            compose(
+                &cfg(),
+                "a",
+                "not an address",
+                &Notice::SelfReset { signed_out: true },
+                0
+            )
+            .is_err()
+        );
         assert!(
             compose(
                 &cfg(),
                 "a",
                 "a@example.com\r\nBcc: x@evil",
-                &Notice::SelfReset,
+                &Notice::SelfReset { signed_out: true },
                 0
             )
             .is_err()

@@ -243,13 +243,17 @@ fn reset_each(
     let mut log = audit::Writer::new(conn)?;
     let mut queue = outbox::Queue::new(conn)?;
     let mut results = Recorder::new(conn)?;
-    let detail = if change.mail.is_some() {
-        "notification queued"
+    let mut detail = if change.mail.is_some() {
+        "notification queued".to_owned()
     } else {
-        "user not notified (--no-notify)"
+        "user not notified (--no-notify)".to_owned()
     };
+    if let Some(caveat) = app.map.sessions_caveat {
+        detail = format!("{detail}; {caveat}");
+    }
     let notice = Notice::AdminReset {
         reason: change.reason.filter(|_| change.show_reason),
+        signed_out: app.map.sessions_caveat.is_none(),
     };
     let mut queued: Option<(i64, i64)> = None;
     bulk::for_each_target(conn, |t| {
@@ -289,7 +293,7 @@ fn reset_each(
             username: &t.name,
             reason: change.reason,
             outcome: outcome.as_str(),
-            detail: reset.then_some(detail),
+            detail: reset.then_some(detail.as_str()),
             changed: reset,
         })?;
         if sessions > 0 || outbox_id.is_some() {

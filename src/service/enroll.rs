@@ -238,7 +238,7 @@ pub fn confirm(
     };
     drop(resetter);
     reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
-    let outbox_id = queue_notice(env, &tx, mail, &user, replaced)?;
+    let outbox_id = queue_notice(env, &tx, &db.app, mail, &user, replaced)?;
     let detail = match (replaced, outbox_id.is_some()) {
         (true, true) => "replaced the active authenticator; sessions ended; notification queued",
         (true, false) => {
@@ -275,11 +275,15 @@ pub fn confirm(
 fn queue_notice(
     env: &Env,
     conn: &rusqlite::Connection,
+    app: &App,
     mail: &MailConfig,
     user: &User,
     replaced: bool,
 ) -> Result<Option<i64>> {
-    let notice = Notice::Enrolled { replaced };
+    let notice = Notice::Enrolled {
+        replaced,
+        signed_out: app.map.sessions_caveat.is_none(),
+    };
     let Ok(msg) = compose(mail, &user.username, &user.email, &notice, env.now()) else {
         return Ok(None);
     };

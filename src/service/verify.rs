@@ -128,28 +128,24 @@ pub fn verify(
     // The right code: spend it and clear the 2FA, all in this transaction.
     reset::set_state(&tx, req.id, RequestState::Spent, env.now())?;
     let sessions_revoked = Resetter::new(&tx, &db.app)?.reset(&user.id)?;
+    let detail = match db.app.map.sessions_caveat {
+        Some(caveat) => format!("notification queued; {caveat}"),
+        None => "notification queued".to_owned(),
+    };
     env.audit(
         &tx,
         user,
         &Event {
             changed: true,
-            ..Event::new(ACTION, "reset").detail("notification queued")
+            ..Event::new(ACTION, "reset").detail(&detail)
         },
     )?;
-    let msg = compose(
-        mail,
-        &user.username,
-        &user.email,
-        &Notice::SelfReset,
-        env.now(),
-    )?;
-    let outbox_id = outbox::Queue::new(&tx)?.push(
-        env.now(),
-        &user.id,
-        &user.username,
-        Notice::SelfReset.kind(),
-        &msg,
-    )?;
+    let notice = Notice::SelfReset {
+        signed_out: db.app.map.sessions_caveat.is_none(),
+    };
+    let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
+    let outbox_id =
+        outbox::Queue::new(&tx)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
     tx.commit()?;
     let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
     Ok(Ok(Verified {
