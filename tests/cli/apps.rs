@@ -343,6 +343,28 @@ pub fn mailed_code(sb: &Sandbox) -> (String, String) {
     panic!("no e-mailed code in {files:?}");
 }
 
+/// The text of the newest message e-mailed into the sandbox's `mails/` directory.
+#[track_caller]
+pub fn last_mail(sb: &Sandbox) -> String {
+    let newest = std::fs::read_dir(sb.path("mails"))
+        .expect("no mails/ directory: nothing was e-mailed")
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .expect("no message");
+    let data = std::fs::read(newest).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&data).unwrap();
+    msg.body_text(0).unwrap().into_owned()
+}
+
+/// The user's notification says what the reset ended: every login, or not.
+#[track_caller]
+pub fn assert_notice_says_signed_out(sb: &Sandbox, everywhere: bool) {
+    let text = last_mail(sb).replace('\n', " ");
+    let claims = text.contains("signed out everywhere");
+    assert_eq!(claims, everywhere, "{text}");
+    assert_eq!(!claims, text.contains("may stay signed in"), "{text}");
+}
+
 /// `request-reset USER --password-stdin` with `password`, which must succeed; then `verify
 /// USER CODE` with the e-mailed code. Returns the address the code was sent to.
 #[track_caller]

@@ -104,7 +104,7 @@ fn gitea_admin_reset_deletes_the_two_factor_row_only() {
         let expected = Expected::of(&sb);
         expected.exec("DELETE FROM two_factor WHERE uid = ?1", [2]);
         expected.exec("DELETE FROM two_factor WHERE uid = ?1", [1]);
-        reset(&sb, "alice", &[]);
+        reset(&sb, "alice", &[]).stderr_contains("note: Gitea's sessions are in its session store");
         reset(&sb, "admin@example.com", &["--allow-admin"]);
         expected.assert_same(&sb);
         assert_eq!(listed(&sb)["alice"]["status"], "disabled");
@@ -126,4 +126,14 @@ fn gitea_self_service_checks_the_pbkdf2_password_and_deletes_the_row() {
     expected.exec("DELETE FROM two_factor WHERE uid = ?1", [3]);
     assert_eq!(self_service(&sb, "bob", PASSWORD), "bob@example.com");
     expected.assert_same(&sb);
+    // Gitea's sessions are out of reach: the user is not told they were signed out.
+    assert_notice_says_signed_out(&sb, false);
+    let audit = sb.run(["audit", "--format", "json"]);
+    assert!(
+        audit
+            .out()
+            .contains("Gitea's sessions are in its session store"),
+        "{}",
+        audit.out()
+    );
 }

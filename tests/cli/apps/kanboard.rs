@@ -132,7 +132,12 @@ fn kanboard_admin_reset_does_what_reset_2fa_does_and_ends_remember_me() {
         [2],
     );
     expected.exec("DELETE FROM remember_me WHERE user_id = ?1", [2]);
-    reset(&sb, "alice", &[]).stdout_contains("alice (2 sessions revoked)");
+    // The remember-me logins end; open PHP sessions do not, and the run says so.
+    reset(&sb, "alice", &[])
+        .stdout_contains("alice (2 sessions revoked)")
+        .stderr_contains(
+            "note: Kanboard's open browser sessions (PHP session data) were not ended",
+        );
     expected.assert_same(&sb);
 }
 
@@ -195,6 +200,15 @@ fn kanboard_enroll_writes_what_kanboard_writes_and_oathtool_accepts_its_codes() 
     }
     // carol was notified; dave, who has no address, was not (and is enrolled all the same).
     assert_eq!(std::fs::read_dir(sb.path("mails")).unwrap().count(), 1);
+    // Nor can his reset be notified: it needs --no-notify.
+    let before = sb.hash();
+    let run = sb.run(["admin-reset", "dave", "--reason", "r", "--yes"]);
+    run.code(6).one_error_line();
+    assert_eq!(
+        run.error_line(),
+        "twofactl: cannot notify dave: no e-mail address; nothing changed"
+    );
+    sb.assert_unchanged(&before);
     assert_listed(
         &sb,
         &[

@@ -220,6 +220,7 @@ fn vaultwarden_self_service_with_the_bitwarden_client_hash_and_a_uuid_key() {
     // login stays, as Vaultwarden's own remove_2fa() leaves it.
     remove_2fa_and_deauthorize(&expected, &sb, ALICE);
     expected.assert_same(&sb);
+    assert_notice_says_signed_out(&sb, true);
     // A wrong password is refused, and counted against the uuid.
     let mut cmd = sb.cmd();
     cmd.arg("--db")
