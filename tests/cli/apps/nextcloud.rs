@@ -193,3 +193,38 @@ fn nextcloud_enroll_refuses_and_the_user_enrols_in_nextcloud() {
     assert_no_enrolment(&sb, "carol");
     assert_no_enrolment(&sb, "bob");
 }
+
+/// Nextcloud uids are text: `007` and `7` are two users, also in twofactl's own tables.
+#[test]
+fn nextcloud_uids_that_read_as_numbers_stay_apart() {
+    let sb = sandbox("nextcloud", "nextcloud", |conn| {
+        for (uid, email) in [("7", "seven@example.com"), ("007", "bond@example.com")] {
+            exec(
+                conn,
+                "INSERT INTO oc_users (uid, password) VALUES (?1, ?2)",
+                params![uid, HASH],
+            );
+            pref(conn, uid, "settings", "email", email);
+            exec(
+                conn,
+                "INSERT INTO oc_twofactor_totp_secrets (user_id, secret, state) VALUES (?1, ?2, 2)",
+                params![uid, encrypted(uid)],
+            );
+        }
+    });
+    let mut cmd = sb.cmd();
+    cmd.arg("--db")
+        .arg(&sb.db)
+        .args(["request-reset", "007", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"));
+    Run::of(&mut cmd).ok();
+    let (code, to) = mailed_code(&sb);
+    assert_eq!(to, "bond@example.com");
+    // 007's code does not reset 7 (nor is 7's request count 007's).
+    let before = sb.hash();
+    sb.run(["verify", "7", &code]).code(3);
+    sb.assert_unchanged(&before);
+    sb.run(["verify", "007", &code]).ok();
+    assert_eq!(listed(&sb)["007"]["status"], "disabled");
+    assert_eq!(listed(&sb)["7"]["status"], "enabled");
+}
