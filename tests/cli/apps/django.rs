@@ -20,6 +20,10 @@ use super::*;
 use crate::enroll::totp_at;
 use crate::self_service::now;
 
+/// `make_password("lètmein", "seasalt", "pbkdf2_sha256")` with Django 5.2's 1,000,000
+/// iterations.
+const PASSWORD: &str = "pbkdf2_sha256$1000000$seasalt$r1uLUxoxpP2Ued/qxvmje7UH9PUJBkRrvf9gGPL7Cps=";
+
 /// A key as django-otp makes one: 20 bytes in lower-case hex.
 fn key_of(name: &str) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(name.as_bytes())[..20])
@@ -73,8 +77,8 @@ fn fill(conn: &Connection) {
             conn,
             "INSERT INTO auth_user (id, password, last_login, is_superuser, username, last_name,
                  email, is_staff, is_active, date_joined, first_name)
-             VALUES (?1, '!unusable', NULL, ?2, ?3, '', ?4, ?5, 1, '2025-01-01 10:00:00.000000', '')",
-            params![id, superuser, name, email, staff],
+             VALUES (?1, ?2, NULL, ?3, ?4, '', ?5, ?6, 1, '2025-01-01 10:00:00.000000', '')",
+            params![id, PASSWORD, superuser, name, email, staff],
         );
     }
     device(conn, 1, "phone", true, &key_of("admin"));
@@ -200,6 +204,16 @@ fn django_enroll_writes_a_confirmed_device_as_django_otp_makes_one() {
     );
     expected.assert_same(&sb);
     assert_eq!(listed(&sb)["carol"]["status"], "enabled");
+}
+
+#[test]
+fn django_self_service_checks_pbkdf2_sha256() {
+    let sb = django();
+    let expected = Expected::of(&sb);
+    delete_devices(&expected, 3);
+    assert_eq!(self_service(&sb, "bob", "lètmein"), "bob@example.com");
+    expected.assert_same(&sb);
+    assert_notice_says_signed_out(&sb, false);
 }
 
 // ---- Django itself ---------------------------------------------------------------------------

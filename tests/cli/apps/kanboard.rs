@@ -220,3 +220,18 @@ fn kanboard_enroll_writes_what_kanboard_writes_and_oathtool_accepts_its_codes() 
         ],
     );
 }
+
+#[test]
+fn kanboard_self_service_checks_php_bcrypt() {
+    let sb = kanboard();
+    let expected = Expected::of(&sb);
+    expected.exec(
+        "UPDATE users SET twofactor_activated = 0, twofactor_secret = '' WHERE id = 1",
+        [],
+    );
+    expected.exec("DELETE FROM remember_me WHERE user_id = 1", []);
+    // The password of Kanboard's first user, hashed by its first migration.
+    assert_eq!(self_service(&sb, "admin", "admin"), "admin@example.com");
+    expected.assert_same(&sb);
+    assert_notice_says_signed_out(&sb, false);
+}
