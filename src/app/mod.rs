@@ -86,9 +86,14 @@ pub enum Email {
     None,
     Column(String),
     /// A key/value row per user (Nextcloud: `oc_preferences`, appid `settings`, key `email`).
+    /// The key is only the address in the application's own section: other sections may use
+    /// the same key for other addresses (Nextcloud's integrations keep the e-mail of an
+    /// account elsewhere under theirs).
     Preference {
         table: String,
         user: String,
+        /// The section column and the application's own section (`appid`, `settings`).
+        section: (String, String),
         key_column: String,
         key: String,
         value: String,
@@ -303,8 +308,14 @@ impl App {
         if let Active::State(_, v) = active {
             c.push((":state_value", Value::Integer(*v)));
         }
-        if let Email::Preference { key, .. } = &self.map.email {
+        if let Email::Preference {
+            key,
+            section: (_, section),
+            ..
+        } = &self.map.email
+        {
             c.push((":email_key", Value::Text(key.clone())));
+            c.push((":email_section", Value::Text(section.clone())));
         }
         c
     }
@@ -343,11 +354,12 @@ impl App {
             Email::Preference {
                 table,
                 user,
+                section: (section, _),
                 key_column,
                 value,
                 ..
             } => format!(
-                "coalesce((SELECT p.{value} FROM {table} p WHERE p.{user} = u.{id} AND p.{key_column} = :email_key LIMIT 1), '')",
+                "coalesce((SELECT p.{value} FROM {table} p WHERE p.{user} = u.{id} AND p.{section} = :email_section AND p.{key_column} = :email_key LIMIT 1), '')",
                 id = self.map.id
             ),
         }
@@ -805,6 +817,7 @@ impl App {
         if let Email::Preference {
             table,
             user,
+            section: (section, _),
             key_column,
             value,
             ..
@@ -812,7 +825,12 @@ impl App {
         {
             others.push((
                 table.clone(),
-                vec![user.clone(), key_column.clone(), value.clone()],
+                vec![
+                    user.clone(),
+                    section.clone(),
+                    key_column.clone(),
+                    value.clone(),
+                ],
             ));
         }
         others.extend(self.needed_elsewhere(&mut users));

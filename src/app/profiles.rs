@@ -348,6 +348,7 @@ fn nextcloud() -> Mapping {
         email: Email::Preference {
             table: q("oc_preferences"),
             user: q("userid"),
+            section: (q("appid"), "settings".to_owned()),
             key_column: q("configkey"),
             key: "email".to_owned(),
             value: q("configvalue"),

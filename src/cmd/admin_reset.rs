@@ -335,6 +335,12 @@ fn print(ctx: &Ctx, db: &Db, dry_run: bool, delivery: &Delivery) -> Result<()> {
             ""
         }
     ));
+    // Said where it applies: the logins this application keeps out of twofactl's reach.
+    if let Some(caveat) = db.app.map.sessions_caveat
+        && summary.reset > 0
+    {
+        ctx.info(format_args!("note: {caveat}"));
+    }
     Ok(())
 }
 

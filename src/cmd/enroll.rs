@@ -16,6 +16,9 @@ use crate::service::{check_actor, check_reason};
 
 pub fn run(ctx: &Ctx, args: &EnrollArgs) -> Result<()> {
     let mut db = ctx.open_db(Mode::ReadWrite)?;
+    // An application that encrypts its keys gets none from twofactl: say so before a key is
+    // made and shown.
+    db.app.check_enrol()?;
     let user = find_user(&db, &args.user)?;
     // The application's settings are read once, and everything is checked before a change.
     let settings = db.app_settings()?;

@@ -351,7 +351,8 @@ fn print_confirmed(ctx: &Ctx, user: &User, done: &Confirmed, mut json: KeyJson) 
     if let Some(c) = done.sessions_caveat {
         ctx.info(format_args!("note: {c}"));
     }
-    let notified = done.delivery.delivered(done.outbox_id) && json.notified != Some(false);
+    let notified = done.outbox_id.is_some_and(|id| done.delivery.delivered(id))
+        && json.notified != Some(false);
     if ctx.json() {
         json.username = user.username.clone();
         json.status = "enabled";

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::new_key::{self, Before, KeyJson};
 use super::{Ctx, find_user, plural};
 use crate::cli::VerifyArgs;
-use crate::db::Mode;
+use crate::db::{Db, Mode};
 use crate::error::{Exit, fail};
 use crate::output::{self, safe};
 use crate::prompt::read_stdin_line;
@@ -33,6 +33,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     let settings = db.app_settings()?;
     let mail = crate::mail::resolve(&ctx.config, &settings)?;
     let enrolment = if args.enroll {
+        db.app.check_enrol()?;
         Some((
             new_key::check_outputs(&args.qr)?,
             ctx.config.issuer(&settings)?,
@@ -70,7 +71,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
     if let Some((outputs, issuer)) = enrolment {
         // The reset is reported now in text; under JSON, in the one object enrolment prints.
         if !ctx.json() {
-            print_reset(&user.username, done.sessions_revoked, notified)?;
+            print_reset(ctx, &db, &user.username, done.sessions_revoked, notified)?;
         }
         drop(hold);
         let fresh = crate::service::refresh_user(&db.conn, &db.app, &user)?;
@@ -106,7 +107,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
             notified,
         )?;
     } else {
-        print_reset(&user.username, done.sessions_revoked, notified)?;
+        print_reset(ctx, &db, &user.username, done.sessions_revoked, notified)?;
     }
     done.delivery.into_result("notification")
 }
@@ -140,7 +141,7 @@ fn json_out(
     Ok(())
 }
 
-fn print_reset(username: &str, sessions: u64, notified: bool) -> Result<()> {
+fn print_reset(ctx: &Ctx, db: &Db, username: &str, sessions: u64, notified: bool) -> Result<()> {
     let mut out = output::stdout();
     writeln!(
         out,
@@ -154,5 +155,9 @@ fn print_reset(username: &str, sessions: u64, notified: bool) -> Result<()> {
         }
     )?;
     out.flush()?;
+    // Said where it applies: the logins this application keeps out of twofactl's reach.
+    if let Some(caveat) = db.app.map.sessions_caveat {
+        ctx.info(format_args!("note: {caveat}"));
+    }
     Ok(())
 }

@@ -100,6 +100,99 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE twofactl_reset_requests ADD COLUMN sender TEXT;
     ALTER TABLE twofactl_reset_requests ADD COLUMN lease INTEGER;",
+    // 6: user ids as the application stores them in every table, as in twofactl_pending_keys:
+    // a column declared INTEGER turned a text uid '007' into the integer 7, the same as uid '7',
+    // so that a code e-mailed to one user reset another's 2FA, and their failures and locks
+    // were shared. The tables are rebuilt with an untyped user_id (SQLite's ALTER TABLE cannot
+    // change a type); ids already stored stay as they were.
+    "CREATE TABLE twofactl_audit_6 (
+        id        INTEGER PRIMARY KEY,
+        time      INTEGER NOT NULL,
+        os_user   TEXT    NOT NULL,
+        actor     TEXT,
+        action    TEXT    NOT NULL,
+        user_id,
+        username  TEXT    NOT NULL,
+        reason    TEXT,
+        outcome   TEXT    NOT NULL,
+        changed   INTEGER NOT NULL DEFAULT 0,
+        detail    TEXT
+    );
+    INSERT INTO twofactl_audit_6 SELECT id, time, os_user, actor, action, user_id, username,
+        reason, outcome, changed, detail FROM twofactl_audit;
+    DROP TABLE twofactl_audit;
+    ALTER TABLE twofactl_audit_6 RENAME TO twofactl_audit;
+    CREATE INDEX twofactl_audit_changes ON twofactl_audit (user_id, time) WHERE changed = 1;
+
+    CREATE TABLE twofactl_outbox_6 (
+        id           INTEGER PRIMARY KEY,
+        created      INTEGER NOT NULL,
+        user_id,
+        username     TEXT    NOT NULL,
+        kind         TEXT    NOT NULL,
+        sender       TEXT    NOT NULL,
+        recipient    TEXT    NOT NULL,
+        message      BLOB,
+        state        TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_attempt INTEGER,
+        last_error   TEXT,
+        sent         INTEGER
+    );
+    INSERT INTO twofactl_outbox_6 SELECT id, created, user_id, username, kind, sender, recipient,
+        message, state, attempts, last_attempt, last_error, sent FROM twofactl_outbox;
+    DROP TABLE twofactl_outbox;
+    ALTER TABLE twofactl_outbox_6 RENAME TO twofactl_outbox;
+    CREATE INDEX twofactl_outbox_unsent ON twofactl_outbox (id) WHERE state <> 'sent';
+
+    CREATE TABLE twofactl_reset_requests_6 (
+        id         INTEGER PRIMARY KEY,
+        user_id    NOT NULL,
+        created    INTEGER NOT NULL,
+        expires    INTEGER NOT NULL,
+        code_hash  TEXT    NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        state      TEXT    NOT NULL CHECK (state IN ('sending', 'open', 'spent', 'void', 'expired', 'undelivered')),
+        closed     INTEGER,
+        sender     TEXT,
+        lease      INTEGER
+    );
+    INSERT INTO twofactl_reset_requests_6 SELECT id, user_id, created, expires, code_hash,
+        attempts, state, closed, sender, lease FROM twofactl_reset_requests;
+    DROP TABLE twofactl_reset_requests;
+    ALTER TABLE twofactl_reset_requests_6 RENAME TO twofactl_reset_requests;
+    CREATE INDEX twofactl_reset_requests_user ON twofactl_reset_requests (user_id, created);
+
+    CREATE TABLE twofactl_password_failures_6 (
+        id       INTEGER PRIMARY KEY,
+        user_id  NOT NULL,
+        time     INTEGER NOT NULL
+    );
+    INSERT INTO twofactl_password_failures_6 SELECT id, user_id, time FROM twofactl_password_failures;
+    DROP TABLE twofactl_password_failures;
+    ALTER TABLE twofactl_password_failures_6 RENAME TO twofactl_password_failures;
+    CREATE INDEX twofactl_password_failures_user ON twofactl_password_failures (user_id, time);
+
+    CREATE TABLE twofactl_totp_failures_6 (
+        id       INTEGER PRIMARY KEY,
+        user_id  NOT NULL,
+        time     INTEGER NOT NULL
+    );
+    INSERT INTO twofactl_totp_failures_6 SELECT id, user_id, time FROM twofactl_totp_failures;
+    DROP TABLE twofactl_totp_failures;
+    ALTER TABLE twofactl_totp_failures_6 RENAME TO twofactl_totp_failures;
+    CREATE INDEX twofactl_totp_failures_user ON twofactl_totp_failures (user_id, time);
+
+    CREATE TABLE twofactl_locks_6 (
+        user_id  NOT NULL,
+        kind     TEXT    NOT NULL CHECK (kind IN ('password', 'totp')),
+        since    INTEGER NOT NULL,
+        until    INTEGER NOT NULL,
+        PRIMARY KEY (user_id, kind)
+    );
+    INSERT INTO twofactl_locks_6 SELECT user_id, kind, since, until FROM twofactl_locks;
+    DROP TABLE twofactl_locks;
+    ALTER TABLE twofactl_locks_6 RENAME TO twofactl_locks;",
 ];
 
 /// The schema version this build writes.
@@ -183,6 +276,80 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(uv, 42, "user_version belongs to the application");
+    }
+
+    #[test]
+    fn user_ids_are_kept_as_stored_also_across_the_migration() {
+        let conn = Connection::open_in_memory().unwrap();
+        // Version 5, with rows written then.
+        conn.execute_batch("CREATE TABLE twofactl_meta (key TEXT PRIMARY KEY, value NOT NULL)")
+            .unwrap();
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO twofactl_meta VALUES ('schema_version', 5);
+             INSERT INTO twofactl_audit (time, os_user, action, user_id, username, outcome, changed)
+                 VALUES (1, 'root', 'admin-reset', 5, 'five', 'reset', 1);
+             INSERT INTO twofactl_locks VALUES ('alice', 'password', 1, 2);",
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        let kept: (i64, String) = conn
+            .query_row(
+                "SELECT (SELECT user_id FROM twofactl_audit), (SELECT user_id FROM twofactl_locks)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (5, "alice".to_owned()));
+        // Text uids that read as numbers stay distinct.
+        for (table, cols, values) in [
+            (
+                "twofactl_audit",
+                "time, os_user, action, user_id, username, outcome",
+                "1, 'root', 'a', ?1, 'u', 'o'",
+            ),
+            (
+                "twofactl_outbox",
+                "created, user_id, username, kind, sender, recipient",
+                "1, ?1, 'u', 'k', 's', 'r'",
+            ),
+            (
+                "twofactl_reset_requests",
+                "user_id, created, expires, code_hash, state",
+                "?1, 1, 2, 'h', 'open'",
+            ),
+            ("twofactl_password_failures", "user_id, time", "?1, 1"),
+            ("twofactl_totp_failures", "user_id, time", "?1, 1"),
+            (
+                "twofactl_locks",
+                "user_id, kind, since, until",
+                "?1, 'totp', 1, 2",
+            ),
+        ] {
+            conn.execute(
+                &format!("INSERT INTO {table} ({cols}) VALUES ({values})"),
+                ["007"],
+            )
+            .unwrap();
+            let n: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {table} WHERE user_id = ?1"),
+                    ["7"],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 0, "{table}: uid '007' read as '7'");
+            let stored: String = conn
+                .query_row(
+                    &format!("SELECT user_id FROM {table} WHERE user_id = ?1"),
+                    ["007"],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(stored, "007", "{table}");
+        }
     }
 
     #[test]

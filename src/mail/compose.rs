@@ -14,7 +14,8 @@ use crate::output::rfc3339;
 #[derive(Debug, Clone, Copy)]
 pub enum Notice<'a> {
     /// An administrator cleared the user's 2FA; the reason only when the operator chose to show
-    /// it. `signed_out`: every login was ended (not all applications let that be done exactly).
+    /// it. `signed_out`: every login of the user was ended (not so where the application keeps
+    /// sessions twofactl cannot end).
     AdminReset {
         reason: Option<&'a str>,
         signed_out: bool,
@@ -22,7 +23,7 @@ pub enum Notice<'a> {
     /// The user reset their own 2FA with password and e-mailed code.
     SelfReset { signed_out: bool },
     /// A new authenticator was confirmed; `replaced`: it took the place of an active one
-    /// (whose sessions were ended, where that can be done).
+    /// (whose sessions were ended, all of them when `signed_out`).
     Enrolled { replaced: bool, signed_out: bool },
     /// The verification code for a self-service reset, and when it expires (unix seconds).
     Code { code: &'a str, expires: i64 },
@@ -48,10 +49,23 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
-/// A recipient address that cannot be mailed.
+/// A recipient address that cannot be mailed (empty when the application keeps none).
 #[derive(Debug, thiserror::Error)]
-#[error("{} is not a valid e-mail address", crate::output::safe(.0))]
 pub struct BadAddress(pub String);
+
+impl std::fmt::Display for BadAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.trim().is_empty() {
+            f.write_str("no e-mail address")
+        } else {
+            write!(
+                f,
+                "{} is not a valid e-mail address",
+                crate::output::safe(&self.0)
+            )
+        }
+    }
+}
 
 /// Parse a recipient address.
 pub fn address(email: &str) -> Result<Address, BadAddress> {
@@ -106,15 +120,16 @@ fn content(
         Some(url) => format!("The next time you sign in at {url}, you will be asked to set up two-factor authentication again."),
         None => "The next time you sign in, you will be asked to set up two-factor authentication again.".to_owned(),
     };
-    let signed_out = |yes: bool| {
-        if yes {
-            "and you have been signed out everywhere."
+    // Only what is true: some applications keep logins that twofactl cannot end.
+    let signed_out = |all: bool| {
+        if all {
+            ", and you have been signed out everywhere."
         } else {
-            "but sessions you have open may stay signed in: sign out of them, or ask your administrator to."
+            ". Browsers and devices that were already signed in may stay signed in: sign out of any you do not recognise."
         }
     };
     match notice {
-        Notice::AdminReset { reason, signed_out: out } => {
+        Notice::AdminReset { reason, signed_out: all } => {
             let mut p = vec![
                 format!("Hello {username},"),
                 format!("An administrator reset the two-factor authentication (2FA) of your {app} account on {when}."),
@@ -122,26 +137,38 @@ fn content(
             if let Some(r) = reason {
                 p.push(format!("Reason given: {r}"));
             }
-            p.push(format!("Your authenticator app no longer works for this account, {} {sign_in}", signed_out(*out)));
+            p.push(format!(
+                "Your authenticator app no longer works for this account{} {sign_in}",
+                signed_out(*all)
+            ));
             p.push(not_you);
             (format!("{app}: your two-factor authentication was reset"), p)
         }
-        Notice::SelfReset { signed_out: out } => (
+        Notice::SelfReset { signed_out: all } => (
             format!("{app}: your two-factor authentication was reset"),
             vec![
                 format!("Hello {username},"),
                 format!("The two-factor authentication (2FA) of your {app} account was reset on {when}, confirmed with your password and a code sent to this address."),
-                format!("Your old authenticator app no longer works for this account, {} {sign_in}", signed_out(*out)),
+                format!(
+                    "Your old authenticator app no longer works for this account{} {sign_in}",
+                    signed_out(*all)
+                ),
                 not_you,
             ],
         ),
-        Notice::Enrolled { replaced, signed_out: out } => {
+        Notice::Enrolled {
+            replaced,
+            signed_out: all,
+        } => {
             let mut p = vec![
                 format!("Hello {username},"),
                 format!("A new authenticator app was set up for the two-factor authentication (2FA) of your {app} account on {when}. From now on, signing in asks for a code from it."),
             ];
             if *replaced {
-                p.push(format!("It replaces your previous authenticator, which no longer works for this account, {}", signed_out(*out)));
+                p.push(format!(
+                    "It replaces your previous authenticator, which no longer works for this account{}",
+                    signed_out(*all)
+                ));
             }
             p.push(not_you);
             (format!("{app}: a new authenticator was added to your account"), p)

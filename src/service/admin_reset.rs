@@ -247,16 +247,17 @@ fn reset_each(
     let mut log = audit::Writer::new(conn)?;
     let mut queue = outbox::Queue::new(conn)?;
     let mut results = Recorder::new(conn)?;
-    let caveat = app.map.sessions_caveat;
-    let detail = match (change.mail.is_some(), caveat) {
-        (true, None) => "notification queued".to_owned(),
-        (false, None) => "user not notified (--no-notify)".to_owned(),
-        (true, Some(c)) => format!("notification queued; {c}"),
-        (false, Some(c)) => format!("user not notified (--no-notify); {c}"),
+    let mut detail = if change.mail.is_some() {
+        "notification queued".to_owned()
+    } else {
+        "user not notified (--no-notify)".to_owned()
     };
+    if let Some(caveat) = app.map.sessions_caveat {
+        detail = format!("{detail}; {caveat}");
+    }
     let notice = Notice::AdminReset {
         reason: change.reason.filter(|_| change.show_reason),
-        signed_out: caveat.is_none(),
+        signed_out: app.map.sessions_caveat.is_none(),
     };
     let mut queued: Option<(i64, i64)> = None;
     bulk::for_each_target(conn, |t| {

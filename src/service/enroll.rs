@@ -73,7 +73,13 @@ pub fn plan(db: &Db, user: &User, issuer: &str, opts: &Options<'_>) -> Result<Pl
     };
     check(user, pending.as_ref(), opts)?;
     let key = secret::new_totp_key()?;
-    let uri = totp::otpauth_uri(issuer, &user.email, &key);
+    // The app shows the account as the e-mail address, or the username where there is none.
+    let account = if user.email.trim().is_empty() {
+        &user.username
+    } else {
+        &user.email
+    };
+    let uri = totp::otpauth_uri(issuer, account, &key);
     Ok(Plan {
         user: user.clone(),
         key,
@@ -183,7 +189,8 @@ pub struct Confirmed {
     pub sessions_caveat: Option<&'static str>,
     /// The user's notification.
     pub delivery: Delivery,
-    pub outbox_id: i64,
+    /// `None` when the user has no valid e-mail address to notify.
+    pub outbox_id: Option<i64>,
 }
 
 /// The key a code confirms: twofactl's pending key, or else one the application itself
@@ -233,13 +240,16 @@ pub fn confirm(
     };
     drop(resetter);
     reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
-    let caveat = db.app.map.sessions_caveat;
-    let detail = match (replaced, caveat) {
-        (true, None) => {
-            "replaced the active authenticator; sessions ended; notification queued".to_owned()
-        }
-        (true, Some(c)) => format!("replaced the active authenticator; {c}; notification queued"),
-        (false, _) => "notification queued".to_owned(),
+    let outbox_id = queue_notice(env, &tx, &db.app, mail, &user, replaced)?;
+    let notified = if outbox_id.is_some() {
+        "notification queued"
+    } else {
+        "user not notified (no valid e-mail address)"
+    };
+    let detail = match (replaced, db.app.map.sessions_caveat) {
+        (true, None) => format!("replaced the active authenticator; sessions ended; {notified}"),
+        (true, Some(c)) => format!("replaced the active authenticator; {c}; {notified}"),
+        (false, _) => notified.to_owned(),
     };
     env.audit(
         &tx,
@@ -251,22 +261,40 @@ pub fn confirm(
             ..Event::new(ACTION, "confirmed").detail(&detail)
         },
     )?;
-    let notice = Notice::Enrolled {
-        replaced,
-        signed_out: caveat.is_none(),
-    };
-    let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
-    let outbox_id =
-        outbox::Queue::new(&tx)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
     tx.commit()?;
-    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
+    let delivery = match outbox_id {
+        Some(id) => notify::deliver(env, &mut db.conn, mail, Scope::Range(id, id)),
+        None => Delivery::default(),
+    };
     Ok(Confirmed {
         replaced,
         sessions_revoked,
-        sessions_caveat: caveat.filter(|_| replaced),
+        sessions_caveat: db.app.map.sessions_caveat.filter(|_| replaced),
         delivery,
         outbox_id,
     })
+}
+
+/// Queue the user's notification of the new key; `None` when the application keeps no valid
+/// e-mail address for them (some keep none, or let it be empty): the key is theirs all the same.
+fn queue_notice(
+    env: &Env,
+    conn: &rusqlite::Connection,
+    app: &App,
+    mail: &MailConfig,
+    user: &User,
+    replaced: bool,
+) -> Result<Option<i64>> {
+    let notice = Notice::Enrolled {
+        replaced,
+        signed_out: app.map.sessions_caveat.is_none(),
+    };
+    let Ok(msg) = compose(mail, &user.username, &user.email, &notice, env.now()) else {
+        return Ok(None);
+    };
+    let id =
+        outbox::Queue::new(conn)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
+    Ok(Some(id))
 }
 
 fn waiting_key(conn: &rusqlite::Connection, app: &App, user: &User) -> Result<Waiting> {

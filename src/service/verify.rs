@@ -128,10 +128,9 @@ pub fn verify(
     // The right code: spend it and clear the 2FA, all in this transaction.
     reset::set_state(&tx, req.id, RequestState::Spent, env.now())?;
     let sessions_revoked = Resetter::new(&tx, &db.app)?.reset(&user.id)?;
-    let caveat = db.app.map.sessions_caveat;
-    let detail = match caveat {
+    let detail = match db.app.map.sessions_caveat {
+        Some(caveat) => format!("notification queued; {caveat}"),
         None => "notification queued".to_owned(),
-        Some(c) => format!("notification queued; {c}"),
     };
     env.audit(
         &tx,
@@ -142,7 +141,7 @@ pub fn verify(
         },
     )?;
     let notice = Notice::SelfReset {
-        signed_out: caveat.is_none(),
+        signed_out: db.app.map.sessions_caveat.is_none(),
     };
     let msg = compose(mail, &user.username, &user.email, &notice, env.now())?;
     let outbox_id =

@@ -6,6 +6,7 @@
 #![allow(clippy::too_many_lines)]
 
 mod admin_reset;
+mod apps;
 mod audit;
 mod config;
 mod database;
