@@ -249,11 +249,12 @@ row() { echo "| $1 | ${MED[$2]} ms | ${MIN[$2]} ms | ${MAX[$2]} ms | $3 |"; }
     echo
     echo "Notes:"
     echo
-    echo "- request-reset does more than the verification: it reads the config, opens SQLite, checks"
-    echo "  the lock-out, and hashes a would-be code with Argon2id (m=19 MiB, t=2) before it records the"
-    echo "  wrong password and an audit row in a transaction. The bench_argon2 rows show the verification"
-    echo "  alone in a process of its own. request-reset minus bench_argon2 (whole processes, paired per"
-    echo "  round): bcrypt median $DB_MED ms (min $DB_MIN, max $DB_MAX), Django median $DD_MED ms (min $DD_MIN, max $DD_MAX)."
+    echo "- request-reset does more than the verification: it reads the config, opens SQLite, creates"
+    echo "  twofactl's tables (a fresh copy of the database each run) and checks the lock-out in a write"
+    echo "  transaction, then records the wrong password and an audit row in another. A wrong password"
+    echo "  costs no Argon2id hash of a would-be code (only a right one gets a code and its hash). The"
+    echo "  bench_argon2 rows show the verification alone in a process of its own. request-reset minus"
+    echo "  bench_argon2 (whole processes, paired per round): bcrypt median $DB_MED ms (min $DB_MIN, max $DB_MAX), Django median $DD_MED ms (min $DD_MIN, max $DD_MAX)."
     echo "- sha2 0.11 picks the SHA-NI compression function at run time when the CPU has it (this one:"
     echo "  $([[ $FLAGS == *sha_ni* ]] && echo yes || echo no)); OpenSSL, under Python's hashlib, does the same."
     echo
