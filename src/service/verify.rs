@@ -43,7 +43,7 @@ pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<Option<Refused>> 
     if migrate::check(&db.conn)? < 3 {
         return Ok(Some(no_request(user)));
     }
-    let again = format!("twofactl request-reset {}", shell_word(&user.username));
+    let again = again_hint(env, &db.conn, user)?;
     Ok(match reset::latest(&db.conn, &user.id)? {
         None => Some(no_request(user)),
         Some(req) if req.state == RequestState::Open && req.expires > env.now() => None,
@@ -59,10 +59,10 @@ pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<Option<Refused>> 
                     Exit::Rejected,
                     format!("the code expired at {}", rfc3339(req.expires)),
                 )
-                .hint(format!("request a new one: {again}")),
+                .hint(again),
             })
         }
-        Some(req) => Some(closed(&req, env.policy.max_attempts, &again)),
+        Some(req) => Some(closed(&req, env.policy.max_attempts, user, again)),
     })
 }
 
@@ -91,7 +91,7 @@ pub fn verify(
 ) -> Result<Result<Verified, Refused>> {
     let tx = db::write(&mut db.conn)?;
     request::settle_abandoned(env, &tx, user)?;
-    let again = format!("twofactl request-reset {}", shell_word(&user.username));
+    let again = again_hint(env, &tx, user)?;
     let log = |outcome: &str| env.audit(&tx, user, &Event::new(ACTION, outcome));
     let refused = |outcome, attempts_left, error: Failure| Refused {
         outcome,
@@ -112,12 +112,12 @@ pub fn verify(
             Exit::Rejected,
             format!("the code expired at {}", rfc3339(req.expires)),
         )
-        .hint(format!("request a new one: {again}"));
+        .hint(again);
         return Ok(Err(refused("expired", None, e)));
     }
     if req.state != RequestState::Open {
         tx.commit()?;
-        return Ok(Err(closed(&req, env.policy.max_attempts, &again)));
+        return Ok(Err(closed(&req, env.policy.max_attempts, user, again)));
     }
     if !secret::code_matches(code, &req.code_hash) {
         let refused = wrong_code(env, &tx, user, &req, &again)?;
@@ -175,7 +175,7 @@ fn wrong_code(
                 Exit::Limited,
                 format!("wrong code, {attempts} times: the request is void"),
             )
-            .hint(format!("request a new code: {again}")),
+            .hint(again),
         });
     }
     env.audit(conn, user, &Event::new(ACTION, "wrong_code"))?;
@@ -187,7 +187,7 @@ fn wrong_code(
 }
 
 /// A request that is over: spent, expired or voided.
-fn closed(req: &reset::Request, max_attempts: u32, again: &str) -> Refused {
+fn closed(req: &reset::Request, max_attempts: u32, user: &User, again: String) -> Refused {
     let when = req.closed.map(rfc3339).unwrap_or_default();
     let (outcome, why) = match req.state {
         RequestState::Spent => ("spent", format!("the code was already used ({when})")),
@@ -207,9 +207,34 @@ fn closed(req: &reset::Request, max_attempts: u32, again: &str) -> Refused {
             format!("the code was voided at {when}: a newer request replaced it"),
         ),
     };
+    // A code already used did its work: the 2FA is reset, and a new one is set up by
+    // enrolling, not by another request.
+    let hint = if req.state == RequestState::Spent {
+        format!(
+            "the reset is done; to set up a new authenticator: twofactl enroll {}",
+            shell_word(&user.username)
+        )
+    } else {
+        again
+    };
     Refused {
         outcome,
         attempts_left: None,
-        error: fail(Exit::Rejected, why).hint(format!("request a new code now: {again}")),
+        error: fail(Exit::Rejected, why).hint(hint),
     }
+}
+
+/// How to get a new code: now, or at the time the hourly allowance lets one be requested.
+fn again_hint(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<String> {
+    let again = format!("twofactl request-reset {}", shell_word(&user.username));
+    let now = env.now();
+    let (requests, oldest) = reset::requests_since(conn, &user.id, now - 3600)?;
+    Ok(if requests >= env.policy.max_requests_per_hour {
+        format!(
+            "a new code may be requested from {}: {again}",
+            rfc3339(oldest.unwrap_or(now) + 3600)
+        )
+    } else {
+        format!("request a new code now: {again}")
+    })
 }

@@ -294,3 +294,30 @@ fn several_administrators_are_named_in_the_plural() {
     run.code(2)
         .stderr_contains("alice is an administrator of the application");
 }
+
+#[test]
+fn a_closed_request_says_how_and_when_to_go_on() {
+    let (sb, server) = sandbox_with_mail(
+        STANDARD,
+        "[reset]\nmax_requests_per_hour = 1\nmax_attempts = 1\n",
+    );
+    let code = crate::self_service::request_code(&sb, &server, "alice");
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    sb.run(["verify", "alice", wrong]).code(5);
+    // Voided, and the hourly allowance is used: the hint says from when.
+    sb.run(["verify", "alice", &code])
+        .code(3)
+        .stderr_contains("voided")
+        .stderr_contains("a new code may be requested from");
+    // Spent: the reset is done; what comes next is enrolling.
+    let code = crate::self_service::request_code(&sb, &server, "bob");
+    sb.run(["verify", "bob", &code]).ok();
+    sb.run(["verify", "bob", &code])
+        .code(3)
+        .stderr_contains("already used")
+        .stderr_contains("twofactl enroll bob");
+}
