@@ -289,6 +289,8 @@ pub fn assert_no_enrolment(sb: &Sandbox, user: &str) {
     for args in [
         &["enroll", user, "--show-secret"][..],
         &["enroll", user, "--code", "123456"],
+        // Said before a self-service reset would go on to enrolment.
+        &["verify", user, "12345678", "--enroll", "--show-secret"],
     ] {
         let run = sb.run(args);
         run.code(8).one_error_line();
