@@ -10,7 +10,7 @@
 #   --bin PATH       benchmark this twofactl binary instead (implies --no-build)
 #
 # What it does:
-#   1. Generates Django databases from bench/fixtures/django.sql (Django 5.2 auth_user and
+#   1. Generates Django databases from tests/fixtures/apps/django.sql (Django 5.2 auth_user and
 #      django-otp 1.7.0 otp_totp_totpdevice, as `django-admin migrate` makes them on SQLite;
 #      the citations are in the file's header) with the sqlite3 CLI and recursive CTEs, at
 #      10, N/10 and N users: user i is `userNNNNNNN`, a superuser when i % 1000 = 0; by
@@ -73,7 +73,7 @@ command -v sqlite3 >/dev/null || die "sqlite3 CLI not found (apt-get install -y 
 [[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) not found (apt-get install -y time)"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SCHEMA=$ROOT/bench/fixtures/django.sql
+SCHEMA=$ROOT/tests/fixtures/apps/django.sql
 BIN=$ROOT/target/release/twofactl
 if [[ -n $BIN_ARG ]]; then BIN=$(cd "$(dirname "$BIN_ARG")" && pwd)/$(basename "$BIN_ARG"); fi
 RESULTS=$ROOT/bench/results-apps.md
@@ -348,7 +348,7 @@ report() {
     echo
     echo "  twofactl selects both EXISTS for every user and maps the pair to a status in Rust;"
     echo "  sqlite3's CASE stops at the first EXISTS that holds (one subquery for enabled users)."
-    echo "- Database: bench/fixtures/django.sql (auth_user, otp_totp_totpdevice with its user_id"
+    echo "- Database: tests/fixtures/apps/django.sql (auth_user, otp_totp_totpdevice with its user_id"
     echo "  index, ...); user i a superuser when i % 1000 = 0; a confirmed device when i % 10 < 7,"
     echo "  an unconfirmed one when i % 10 = 7, none otherwise. Each output was checked once:"
     echo "  enabled/pending/disabled/admin counts as generated, on both sides."
