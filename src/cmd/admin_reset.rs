@@ -101,7 +101,6 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     bar.finish();
     let delivery = admin_reset::notify(&ctx.env, &mut db, mail.as_ref(), applied);
     print(ctx, &db, false, &delivery)?;
-    ctx.sessions_caveat(&db.app);
     delivery.into_result("notification")
 }
 

@@ -93,13 +93,6 @@ impl Ctx {
         }
     }
 
-    /// Say, after a reset, that the application's logins could not all be ended.
-    pub fn sessions_caveat(&self, app: &crate::app::App) {
-        if let Some(c) = app.map.sessions_caveat {
-            self.info(format_args!("note: {c}"));
-        }
-    }
-
     /// A detail for `--verbose`, on stderr.
     pub fn detail(&self, msg: impl std::fmt::Display) {
         if self.verbose {

@@ -67,7 +67,6 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
         Err(refused) => return refuse(ctx, &user.username, refused),
     };
     let notified = done.delivery.delivered(done.outbox_id);
-    ctx.sessions_caveat(&db.app);
     if let Some((outputs, issuer)) = enrolment {
         // The reset is reported now in text; under JSON, in the one object enrolment prints.
         if !ctx.json() {

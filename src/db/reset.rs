@@ -250,7 +250,6 @@ pub fn set_state(conn: &Connection, id: i64, state: RequestState, now: i64) -> R
 #[derive(Debug)]
 pub struct InFlight {
     pub id: i64,
-    pub user_id: UserId,
     pub sender: Option<String>,
     pub lease: Option<i64>,
 }
@@ -258,16 +257,15 @@ pub struct InFlight {
 /// Every request of `user_id` still `sending`.
 pub fn in_flight(conn: &Connection, user_id: &UserId) -> Result<Vec<InFlight>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, user_id, sender, lease FROM twofactl_reset_requests
+        "SELECT id, sender, lease FROM twofactl_reset_requests
          WHERE user_id = ?1 AND state = 'sending'",
     )?;
     let rows = stmt
         .query_map([user_id], |r| {
             Ok(InFlight {
                 id: r.get(0)?,
-                user_id: r.get(1)?,
-                sender: r.get(2)?,
-                lease: r.get(3)?,
+                sender: r.get(1)?,
+                lease: r.get(2)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
