@@ -466,6 +466,51 @@ impl App {
     /// Turn off the user's 2FA as the application's own "turn off 2FA" does, and end their
     /// logins; returns how many login rows were deleted.
     pub fn reset(&self, conn: &Connection, id: &UserId) -> Result<u64> {
+        self.reset_users(conn, &Who::one(id))
+    }
+
+    /// [`App::reset`] for every user `who` names, a few statements in all; returns how many
+    /// login rows were deleted.
+    pub fn reset_users(&self, conn: &Connection, who: &Who) -> Result<u64> {
+        for s in self.reset_statements(&who.cond)? {
+            self.exec(conn, &s, who)?;
+        }
+        self.end_sessions_of(conn, who)
+    }
+
+    /// Delete the user's login rows; how many there were.
+    pub fn end_sessions(&self, conn: &Connection, id: &UserId) -> Result<u64> {
+        self.end_sessions_of(conn, &Who::one(id))
+    }
+
+    fn end_sessions_of(&self, conn: &Connection, who: &Who) -> Result<u64> {
+        let mut n = 0;
+        for s in &self.map.sessions {
+            let sql = format!("DELETE FROM {} WHERE {} {}", s.table, s.user, who.cond);
+            n += self.exec(conn, &Stmt::new(sql), who)?;
+        }
+        Ok(n)
+    }
+
+    /// SQL for how many login rows the user whose id is `id` (an SQL expression) has: what
+    /// [`App::reset`] would delete.
+    pub fn sessions_sql(&self, id: &str) -> String {
+        if self.map.sessions.is_empty() {
+            return "0".to_owned();
+        }
+        self.map
+            .sessions
+            .iter()
+            .map(|s| format!("(SELECT count(*) FROM {} WHERE {} = {id})", s.table, s.user))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    /// The statements of a reset but for the logins, for the users whose id is `cond`
+    /// (`= :id`, `IN (…)`).
+    fn reset_statements(&self, cond: &str) -> Result<Vec<Stmt>> {
+        let mut out = Vec::new();
+        let (users, id) = (&self.map.users, &self.map.id);
         match &self.map.key {
             KeyStore::Columns {
                 secret,
@@ -483,109 +528,40 @@ impl App {
                     Active::State(c, _) => set.push_str(&format!(", {c} = 0")),
                     Active::Present => {}
                 }
-                self.exec_user(
-                    conn,
-                    &format!(
-                        "UPDATE {} SET {set} WHERE {} = :id",
-                        self.map.users, self.map.id
-                    ),
-                    id,
-                )?;
+                out.push(Stmt::new(format!(
+                    "UPDATE {users} SET {set} WHERE {id} {cond}"
+                )));
             }
             KeyStore::Rows {
                 table, user, kind, ..
             } => {
-                let mut sql = format!("DELETE FROM {table} WHERE {user} = :id");
+                let mut sql = format!("DELETE FROM {table} WHERE {user} {cond}");
                 if let Some((col, _)) = kind {
                     sql.push_str(&format!(" AND {col} = :kind_value"));
                 }
-                self.exec_user(conn, &sql, id)?;
+                out.push(Stmt::new(sql));
             }
         }
         for also in &self.map.also {
-            self.also(conn, also, id)?;
+            out.push(also_statement(users, id, also, cond)?);
         }
-        self.end_sessions(conn, id)
+        Ok(out)
     }
 
-    /// Delete the user's login rows; how many there were.
-    pub fn end_sessions(&self, conn: &Connection, id: &UserId) -> Result<u64> {
-        let mut n = 0;
-        for s in &self.map.sessions {
-            n += self.exec_user(
-                conn,
-                &format!("DELETE FROM {} WHERE {} = :id", s.table, s.user),
-                id,
-            )?;
+    /// Run `s` for the users `who` names (with the mapping's constants bound); how many rows
+    /// it changed.
+    fn exec(&self, conn: &Connection, s: &Stmt, who: &Who) -> Result<u64> {
+        let mut stmt = conn.prepare_cached(&s.sql)?;
+        self.bind(&mut stmt)?;
+        for (name, value) in who.params.iter().chain(&s.params) {
+            bind_named(&mut stmt, name, value.clone())?;
         }
-        Ok(n)
-    }
-
-    fn also(&self, conn: &Connection, also: &Also, id: &UserId) -> Result<()> {
-        match also {
-            Also::Delete { table, user, only } => {
-                let mut sql = format!("DELETE FROM {table} WHERE {user} = :id");
-                if let Some((col, _)) = only {
-                    sql.push_str(&format!(" AND {col} = :only"));
-                }
-                let mut stmt = conn.prepare_cached(&sql)?;
-                bind_named(&mut stmt, ":id", id.clone())?;
-                if let Some((_, v)) = only {
-                    bind_named(&mut stmt, ":only", v.clone())?;
-                }
-                stmt.raw_execute()?;
-            }
-            Also::Update {
-                table,
-                user,
-                only: (col, v),
-                column,
-                value,
-            } => {
-                let sql = format!(
-                    "UPDATE {table} SET {column} = :value WHERE {user} = :id AND {col} = :only"
-                );
-                let mut stmt = conn.prepare_cached(&sql)?;
-                bind_named(&mut stmt, ":value", fill(value)?)?;
-                bind_named(&mut stmt, ":id", id.clone())?;
-                bind_named(&mut stmt, ":only", v.clone())?;
-                stmt.raw_execute()?;
-            }
-            Also::DeleteChildren {
-                table,
-                column,
-                parent,
-                parent_id,
-                parent_user,
-            } => {
-                self.exec_user(
-                    conn,
-                    &format!(
-                        "DELETE FROM {table} WHERE {column} IN (SELECT {parent_id} FROM {parent} WHERE {parent_user} = :id)"
-                    ),
-                    id,
-                )?;
-            }
-            Also::Set { column, value } => {
-                let sql = format!(
-                    "UPDATE {} SET {column} = :value WHERE {} = :id",
-                    self.map.users, self.map.id
-                );
-                let mut stmt = conn.prepare_cached(&sql)?;
-                bind_named(&mut stmt, ":value", fill(value)?)?;
-                bind_named(&mut stmt, ":id", id.clone())?;
-                stmt.raw_execute()?;
-            }
-        }
-        Ok(())
+        Ok(stmt.raw_execute()? as u64)
     }
 
     /// Run `sql` with `:id` bound to the user (and the mapping's constants).
     fn exec_user(&self, conn: &Connection, sql: &str, id: &UserId) -> Result<u64> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        self.bind(&mut stmt)?;
-        bind_named(&mut stmt, ":id", id.clone())?;
-        Ok(stmt.raw_execute()? as u64)
+        self.exec(conn, &Stmt::new(sql.to_owned()), &Who::one(id))
     }
 
     /// Whether twofactl can write a key the application reads (not when it encrypts keys).
@@ -925,6 +901,121 @@ fn bind_named(stmt: &mut Statement<'_>, name: &str, value: Value) -> Result<()> 
     if let Some(i) = stmt.parameter_index(name)? {
         stmt.raw_bind_parameter(i, value)?;
     }
+    Ok(())
+}
+
+/// Which users a change applies to: one, bound as `:id`, or those an SQL query selects.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// `= :id`, or `IN (SELECT …)`.
+    cond: String,
+    params: Vec<(&'static str, Value)>,
+}
+
+impl Who {
+    /// The user whose id is `id`.
+    pub fn one(id: &UserId) -> Who {
+        Who {
+            cond: "= :id".to_owned(),
+            params: vec![(":id", id.clone())],
+        }
+    }
+
+    /// The users whose ids `select` (a SELECT of one column) gives, with its named
+    /// parameters bound to `params`.
+    pub fn selected(select: &str, params: Vec<(&'static str, Value)>) -> Who {
+        Who {
+            cond: format!("IN ({select})"),
+            params,
+        }
+    }
+}
+
+/// A statement with values of its own to bind (besides the mapping's constants and the users').
+struct Stmt {
+    sql: String,
+    params: Vec<(&'static str, Value)>,
+}
+
+impl Stmt {
+    fn new(sql: String) -> Stmt {
+        Stmt {
+            sql,
+            params: Vec::new(),
+        }
+    }
+}
+
+/// The statement of one more thing a reset does, for the users whose id is `cond`.
+fn also_statement(users: &str, id: &str, also: &Also, cond: &str) -> Result<Stmt> {
+    Ok(match also {
+        Also::Delete { table, user, only } => {
+            let mut s = Stmt::new(format!("DELETE FROM {table} WHERE {user} {cond}"));
+            if let Some((col, v)) = only {
+                s.sql.push_str(&format!(" AND {col} = :only"));
+                s.params.push((":only", v.clone()));
+            }
+            s
+        }
+        Also::Update {
+            table,
+            user,
+            only: (col, v),
+            column,
+            value,
+        } => {
+            let (expr, bound) = fill_sql(value)?;
+            let mut s = Stmt::new(format!(
+                "UPDATE {table} SET {column} = {expr} WHERE {user} {cond} AND {col} = :only"
+            ));
+            s.params.push((":only", v.clone()));
+            s.params.extend(bound.map(|b| (":value", b)));
+            s
+        }
+        Also::DeleteChildren {
+            table,
+            column,
+            parent,
+            parent_id,
+            parent_user,
+        } => Stmt::new(format!(
+            "DELETE FROM {table} WHERE {column} IN \
+             (SELECT {parent_id} FROM {parent} WHERE {parent_user} {cond})"
+        )),
+        Also::Set { column, value } => {
+            let (expr, bound) = fill_sql(value)?;
+            let mut s = Stmt::new(format!(
+                "UPDATE {users} SET {column} = {expr} WHERE {id} {cond}"
+            ));
+            s.params.extend(bound.map(|b| (":value", b)));
+            s
+        }
+    })
+}
+
+/// A fill value in a statement that may change many rows: an SQL expression, and the value
+/// it binds as `:value`. A UUID is made per row, by [`register_functions`]'s `twofactl_uuid()`.
+fn fill_sql(f: &Fill) -> Result<(&'static str, Option<Value>)> {
+    Ok(match f {
+        Fill::Uuid => ("twofactl_uuid()", None),
+        other => (":value", Some(fill(other)?)),
+    })
+}
+
+/// Add twofactl's SQL functions to `conn`: `twofactl_uuid()`, a new random UUID (from the
+/// OS's CSPRNG, as every secret twofactl makes), and `twofactl_text(x)`, a value as text
+/// the way twofactl reads text columns (invalid UTF-8 replaced, numbers written out).
+pub fn register_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function("twofactl_uuid", 0, FunctionFlags::SQLITE_UTF8, |_| {
+        new_uuid().map_err(|e| rusqlite::Error::UserFunctionError(e.into()))
+    })?;
+    conn.create_scalar_function(
+        "twofactl_text",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(text(ctx.get_raw(0))),
+    )?;
     Ok(())
 }
 

@@ -293,8 +293,8 @@ impl Progress for Bar {
         }
     }
 
-    fn advance(&mut self) {
-        self.bar.inc(1);
+    fn advance(&mut self, targets: u64) {
+        self.bar.inc(targets);
     }
 }
 

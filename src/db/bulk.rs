@@ -1,7 +1,7 @@
 //! Bulk runs (`admin-reset` of one user or of a million) staged in TEMP tables, so that
 //! memory does not grow with the number of names: the names as given (`twofactl_names`, in
-//! order), the users they resolve to (`twofactl_targets`, one row per
-//! user, in the order first named) and what the change did to each (`twofactl_results`).
+//! order), the users they resolve to (`twofactl_targets`, one row per user, in the order first
+//! named, with the logins a change ends) and the notifications queued (`twofactl_results`).
 //! TEMP tables live in a file of the connection's own, never in the application's database
 //! (so they work on a read-only connection too), and vanish with the connection.
 //!
@@ -15,7 +15,7 @@ use anyhow::Result;
 use rusqlite::{Connection, params};
 
 use super::users::text;
-use crate::app::App;
+use crate::app::{App, Who};
 use rusqlite::types::Value;
 
 /// The staging tables. A user named twice (alice and alice@example.com), like a missing name
@@ -44,12 +44,12 @@ const TABLES: &str = "
         name,
         email,
         is_admin  INTEGER,
-        clear     INTEGER
+        clear     INTEGER,
+        sessions  INTEGER
     );
     CREATE TEMP TABLE IF NOT EXISTS twofactl_results (
         seq        INTEGER PRIMARY KEY,
-        sessions   INTEGER NOT NULL,
-        outbox_id  INTEGER
+        outbox_id  INTEGER NOT NULL
     );";
 
 /// Pages of the TEMP tables kept in memory (KiB); the rest is in their file.
@@ -123,10 +123,16 @@ impl<'c> NameWriter<'c> {
 
 /// Resolve the staged names into `twofactl_targets` (replacing what was there). With
 /// `by_email` (some name contains `@`), names that are no username are looked up as e-mail
-/// addresses: one pass over the users, whatever the number of such names. Returns the first
-/// name (in order) that is the e-mail address of several users; then the targets are not
-/// made.
-pub fn resolve(conn: &Connection, app: &App, by_email: bool) -> Result<Option<String>> {
+/// addresses: one pass over the users, whatever the number of such names. With `sessions`
+/// (under the write lock, before a change), the logins of each user whose 2FA is not clear
+/// are counted, as the change will end them. Returns the first name (in order) that is the
+/// e-mail address of several users; then the targets are not made.
+pub fn resolve(
+    conn: &Connection,
+    app: &App,
+    by_email: bool,
+    sessions: bool,
+) -> Result<Option<String>> {
     conn.execute_batch(
         "DELETE FROM temp.twofactl_email_names;
          DELETE FROM temp.twofactl_email_matches;
@@ -163,13 +169,22 @@ pub fn resolve(conn: &Connection, app: &App, by_email: bool) -> Result<Option<St
         (by_name, "")
     };
     let (has, on) = app.state_sql();
+    let sessions = if sessions {
+        format!(
+            "CASE WHEN NOT {has} AND NOT {on} THEN 0 ELSE {count} END",
+            count = app.sessions_sql(&format!("u.{}", n.id))
+        )
+    } else {
+        "0".to_owned()
+    };
     // ON CONFLICT (key) DO NOTHING keeps a user's (or a missing name's) first place; WHERE
     // true keeps the parser from reading ON CONFLICT as a join constraint.
     let mut stmt = conn.prepare(&format!(
-        "INSERT INTO temp.twofactl_targets (seq, key, user_id, name, email, is_admin, clear)
+        "INSERT INTO temp.twofactl_targets
+           (seq, key, user_id, name, email, is_admin, clear, sessions)
          SELECT r.seq, coalesce(u.{id}, r.name), u.{id},
                 CASE WHEN u.{id} IS NULL THEN r.name ELSE u.{username} END,
-                {email}, {admin}, NOT {has} AND NOT {on}
+                {email}, {admin}, NOT {has} AND NOT {on}, {sessions}
          FROM (SELECT n.seq AS seq, n.name AS name, {user_id} AS user_id
                FROM temp.twofactl_names n {email_join}) AS r
          LEFT JOIN {users} u ON u.{id} = r.user_id
@@ -298,15 +313,18 @@ pub struct Target<'a> {
     pub clear: bool,
 }
 
-/// Stream the targets, in the order first named, to `each`.
-pub fn for_each_target<F>(conn: &Connection, mut each: F) -> Result<()>
+/// Stream the targets whose place is in `from..=to`, in order, to `each`; returns how many
+/// there were.
+pub fn for_each_target<F>(conn: &Connection, from: i64, to: i64, mut each: F) -> Result<u64>
 where
     F: FnMut(&Target<'_>) -> Result<()>,
 {
-    let mut stmt = conn.prepare(
-        "SELECT seq, user_id, name, email, clear FROM temp.twofactl_targets ORDER BY seq",
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, user_id, name, email, clear FROM temp.twofactl_targets
+         WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([from, to])?;
+    let mut n = 0;
     while let Some(r) = rows.next()? {
         each(&Target {
             seq: r.get(0)?,
@@ -315,11 +333,38 @@ where
             email: text(r, 3)?,
             clear: r.get::<_, i64>(4)? != 0,
         })?;
+        n += 1;
     }
+    Ok(n)
+}
+
+/// The last place a name was staged at (places run from 1); 0 when none was.
+pub fn last_place(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT coalesce(max(seq), 0) FROM temp.twofactl_names",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The users whose place is in `:lo..=:hi` and whose 2FA is not clear.
+const TO_RESET: &str = "SELECT user_id FROM temp.twofactl_targets
+     WHERE seq BETWEEN :lo AND :hi AND user_id IS NOT NULL AND NOT clear";
+
+/// Reset the users whose place is in `from..=to` (inside the write transaction), a few
+/// statements in all rather than a few per user: as [`App::reset`] resets one, and the keys
+/// twofactl holds pending for them dropped. Their logins are those `resolve` counted.
+pub fn reset(conn: &Connection, app: &App, from: i64, to: i64) -> Result<()> {
+    let bounds = || vec![(":lo", Value::Integer(from)), (":hi", Value::Integer(to))];
+    let mut discard = conn.prepare_cached(&format!(
+        "DELETE FROM twofactl_pending_keys WHERE user_id IN ({TO_RESET})"
+    ))?;
+    discard.execute(rusqlite::named_params! {":lo": from, ":hi": to})?;
+    app.reset_users(conn, &Who::selected(TO_RESET, bounds()))?;
     Ok(())
 }
 
-/// Records what the change did to a target, where the target alone does not say it.
+/// Records the notification queued for a target.
 pub struct Recorder<'c> {
     insert: rusqlite::Statement<'c>,
 }
@@ -327,17 +372,54 @@ pub struct Recorder<'c> {
 impl<'c> Recorder<'c> {
     pub fn new(conn: &'c Connection) -> Result<Self> {
         Ok(Recorder {
-            insert: conn.prepare(
-                "INSERT INTO temp.twofactl_results (seq, sessions, outbox_id) VALUES (?1, ?2, ?3)",
-            )?,
+            insert: conn
+                .prepare("INSERT INTO temp.twofactl_results (seq, outbox_id) VALUES (?1, ?2)")?,
         })
     }
 
-    pub fn record(&mut self, seq: i64, sessions: u64, outbox_id: Option<i64>) -> Result<()> {
-        self.insert
-            .execute(params![seq, i64::try_from(sessions)?, outbox_id])?;
+    pub fn notified(&mut self, seq: i64, outbox_id: i64) -> Result<()> {
+        self.insert.execute(params![seq, outbox_id])?;
         Ok(())
     }
+}
+
+/// The audit rows of a bulk run: the same but for the user and the outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'a> {
+    pub time: i64,
+    pub os_user: &'a str,
+    pub actor: Option<&'a str>,
+    pub action: &'a str,
+    pub reason: Option<&'a str>,
+    /// The outcome of a user whose 2FA is reset, and the detail its row records.
+    pub reset: (&'a str, &'a str),
+    /// The outcome of a user whose 2FA was already clear.
+    pub already_clear: &'a str,
+}
+
+/// Write one audit row per target that is a user, in order, in one statement (inside the
+/// write transaction): the rows `audit::Writer` would write one by one, the username as
+/// twofactl reads text (`twofactl_text`).
+pub fn audit(conn: &Connection, a: &Audit<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO twofactl_audit
+           (time, os_user, actor, action, user_id, username, reason, outcome, detail, changed)
+         SELECT ?1, ?2, ?3, ?4, t.user_id, twofactl_text(t.name), ?5,
+                CASE WHEN t.clear THEN ?8 ELSE ?6 END, CASE WHEN t.clear THEN NULL ELSE ?7 END,
+                NOT t.clear
+         FROM temp.twofactl_targets t WHERE t.user_id IS NOT NULL ORDER BY t.seq",
+        params![
+            a.time,
+            a.os_user,
+            a.actor,
+            a.action,
+            a.reason,
+            a.reset.0,
+            a.reset.1,
+            a.already_clear
+        ],
+    )?;
+    Ok(())
 }
 
 /// A target with what the change did to it.
@@ -357,10 +439,11 @@ where
     F: FnMut(&Done<'_>) -> Result<()>,
 {
     let mut targets = conn.prepare(
-        "SELECT seq, name, user_id IS NULL, clear FROM temp.twofactl_targets ORDER BY seq",
+        "SELECT seq, name, user_id IS NULL, clear, sessions FROM temp.twofactl_targets
+         ORDER BY seq",
     )?;
     let mut results =
-        conn.prepare("SELECT seq, sessions, outbox_id FROM temp.twofactl_results ORDER BY seq")?;
+        conn.prepare("SELECT seq, outbox_id FROM temp.twofactl_results ORDER BY seq")?;
     // Both in seq order, and each result has its target: merged as they stream, rather than
     // a lookup per target.
     let mut results = results.query([])?;
@@ -368,27 +451,27 @@ where
     let mut rows = targets.query([])?;
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
-        let (sessions, outbox_id) = match result {
-            Some((s, sessions, outbox_id)) if s == seq => {
+        let outbox_id = match result {
+            Some((s, outbox_id)) if s == seq => {
                 result = next_result(&mut results)?;
-                (sessions, outbox_id)
+                Some(outbox_id)
             }
-            _ => (0, None),
+            _ => None,
         };
         each(&Done {
             name: text(r, 1)?,
             missing: r.get::<_, i64>(2)? != 0,
             clear: r.get::<_, Option<i64>>(3)?.unwrap_or(0) != 0,
-            sessions,
+            sessions: r.get::<_, Option<i64>>(4)?.unwrap_or(0).unsigned_abs(),
             outbox_id,
         })?;
     }
     Ok(())
 }
 
-fn next_result(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(i64, u64, Option<i64>)>> {
+fn next_result(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(i64, i64)>> {
     Ok(match rows.next()? {
-        Some(r) => Some((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs(), r.get(2)?)),
+        Some(r) => Some((r.get(0)?, r.get(1)?)),
         None => None,
     })
 }
@@ -428,7 +511,7 @@ mod tests {
 
     fn targets(conn: &Connection) -> Vec<(Option<i64>, String, bool)> {
         let mut v = Vec::new();
-        for_each_target(conn, |t| {
+        for_each_target(conn, 1, i64::MAX, |t| {
             let id = t.user_id.as_ref().map(|v| match v {
                 Value::Integer(i) => *i,
                 _ => -1,
@@ -459,7 +542,7 @@ mod tests {
             "Ghost",
         ];
         assert!(stage(&conn, &names));
-        assert_eq!(resolve(&conn, &n, true).unwrap(), None);
+        assert_eq!(resolve(&conn, &n, true, false).unwrap(), None);
         assert_eq!(
             targets(&conn),
             [
@@ -487,7 +570,7 @@ mod tests {
         // Resolving again (as under the write lock) replaces the targets.
         conn.execute("DELETE FROM users WHERE username = 'alice'", [])
             .unwrap();
-        assert_eq!(resolve(&conn, &n, true).unwrap(), None);
+        assert_eq!(resolve(&conn, &n, true, false).unwrap(), None);
         assert_eq!(counts(&conn).unwrap().missing, 4);
     }
 
@@ -502,7 +585,7 @@ mod tests {
             &["twin1", "nobody@example.com", "Shared@Example.com"],
         );
         assert_eq!(
-            resolve(&conn, &n, true).unwrap().as_deref(),
+            resolve(&conn, &n, true, false).unwrap().as_deref(),
             Some("Shared@Example.com")
         );
     }
@@ -513,7 +596,7 @@ mod tests {
         let names: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         assert!(!stage(&conn, &refs));
-        assert_eq!(resolve(&conn, &n, false).unwrap(), None);
+        assert_eq!(resolve(&conn, &n, false, false).unwrap(), None);
         let t = targets(&conn);
         assert_eq!(t.len(), 200, "every name staged, past a full statement");
         assert_eq!(t[199].1, "user199");
@@ -530,7 +613,7 @@ mod tests {
             ("e", "e@x", &"0", true),
         ]);
         stage(&conn, &["a", "b", "c", "d", "e"]);
-        resolve(&conn, &n, false).unwrap();
+        resolve(&conn, &n, false, false).unwrap();
         assert_eq!(first(&conn, Kind::Admin, 5).unwrap(), ["a", "c"]);
         for name in ["a", "b", "c", "d", "e"] {
             let u = crate::db::users::Resolver::new(&conn, &n)
@@ -545,14 +628,58 @@ mod tests {
     }
 
     #[test]
-    fn results_are_merged_with_their_targets() {
+    fn a_range_is_reset_and_its_results_merged_with_the_targets() {
         let (conn, n) = app(&[
             ("alice", "alice@example.com", &0, true),
             ("bob", "bob@example.com", &0, false),
+            ("carol", "carol@example.com", &0, true),
+            ("dave", "dave@example.com", &0, true),
         ]);
-        stage(&conn, &["alice", "ghost", "bob"]);
-        resolve(&conn, &n, false).unwrap();
-        Recorder::new(&conn).unwrap().record(1, 2, Some(7)).unwrap();
+        crate::app::register_functions(&conn).unwrap();
+        crate::db::migrate::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sessions (id, user_id) VALUES
+               ('s1', 1), ('s2', 1), ('s3', 2), ('s4', 3), ('s5', 4);
+             INSERT INTO twofactl_pending_keys (user_id, secret, created) VALUES
+               (1, 'K', 0), (4, 'K', 0)",
+        )
+        .unwrap();
+        stage(&conn, &["alice", "ghost", "bob", "carol", "dave"]);
+        resolve(&conn, &n, false, true).unwrap();
+        // Places 1 to 4: alice and carol are reset, bob was clear, dave is in the next step.
+        reset(&conn, &n, 1, 4).unwrap();
+        Recorder::new(&conn).unwrap().notified(1, 7).unwrap();
+        let left: Vec<(String, Option<String>, i64)> = conn
+            .prepare(
+                "SELECT u.username, u.totp_secret, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+                 FROM users u ORDER BY u.id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            left,
+            [
+                ("alice".to_owned(), None, 0),
+                ("bob".to_owned(), None, 1),
+                ("carol".to_owned(), None, 0),
+                ("dave".to_owned(), Some("KEY".to_owned()), 1),
+            ]
+        );
+        let pending: Vec<i64> = conn
+            .prepare("SELECT user_id FROM twofactl_pending_keys")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            pending,
+            [4],
+            "only the step's users lose their pending keys"
+        );
         let mut done = Vec::new();
         for_each_done(&conn, |d| {
             done.push((
@@ -570,7 +697,10 @@ mod tests {
             [
                 ("alice".to_owned(), false, false, 2, Some(7)),
                 ("ghost".to_owned(), true, true, 0, None),
+                // bob's 2FA was clear: his login stays, and is not counted.
                 ("bob".to_owned(), false, true, 0, None),
+                ("carol".to_owned(), false, false, 1, None),
+                ("dave".to_owned(), false, false, 1, None),
             ]
         );
     }

@@ -71,6 +71,7 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
     let conn = Connection::open_with_flags(path, flags)
         .with_context(|| format!("could not open database {}", path.display()))?;
     conn.busy_timeout(busy)?;
+    crate::app::register_functions(&conn)?;
     // Touch the file: a file that is not a database fails here, before anything else.
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
         if let rusqlite::Error::SqliteFailure(f, _) = &e

@@ -5,9 +5,10 @@
 //! 1. [`stage`] the names, in order, without repeats;
 //! 2. [`preview`] (for a dry run or a confirmation): resolve and check them on one snapshot;
 //! 3. [`apply`]: in one `BEGIN IMMEDIATE` transaction, resolve and check them again under
-//!    the write lock (what is checked is what is changed), then reset each user, write its
-//!    audit row and queue its notification. Ctrl-C before the commit stops with nothing
-//!    changed;
+//!    the write lock (what is checked is what is changed), then, a step of [`STEP`] names at
+//!    a time, queue the users' notifications and reset them (a few statements per step, not
+//!    per user), and last write every audit row in one statement. Ctrl-C before the commit
+//!    stops with nothing changed;
 //! 4. [`notify`] after the commit, over one connection;
 //! 5. [`report`] every result, in the order the users were named.
 
@@ -19,10 +20,8 @@ use rusqlite::Connection;
 use super::notify::{self, Delivery};
 use super::{Env, ambiguous_email, shell_word};
 use crate::app::App;
-use crate::db::audit::{self, Record};
-use crate::db::bulk::{self, Counts, Kind, NameWriter, Recorder};
+use crate::db::bulk::{self, Counts, Kind, NameWriter, Recorder, Target};
 use crate::db::outbox::{self, Scope};
-use crate::db::users::Resetter;
 use crate::db::{self, Db};
 use crate::error::{Exit, fail};
 use crate::mail::{MailConfig, Notice, compose};
@@ -32,6 +31,10 @@ pub const ACTION: &str = "admin-reset";
 
 /// Names shown in a message before "and N more".
 const SHOWN: usize = 3;
+
+/// Places (names as given) reset per step: large enough that starting statements costs
+/// little, small enough that Ctrl-C and the progress bar answer at once.
+const STEP: i64 = 1024;
 
 /// What became of one named user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +112,8 @@ pub struct Staged {
 pub trait Progress {
     /// The change begins, over `targets` users and missing names.
     fn begin(&mut self, targets: u64);
-    /// One more target done.
-    fn advance(&mut self);
+    /// `targets` more targets done.
+    fn advance(&mut self, targets: u64);
 }
 
 /// Stage the names that `fill` gives to the function it is handed, in order (a name given
@@ -148,7 +151,7 @@ pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
     // One read transaction for all the lookups: a consistent snapshot, and one shared lock
     // instead of a lock and journal check per user.
     let snapshot = db.conn.unchecked_transaction()?;
-    let counts = resolve(&snapshot, &db.app, staged, checks)?;
+    let counts = resolve(&snapshot, &db.app, staged, checks, false)?;
     let first = if counts.to_reset > 0 {
         bulk::first(&snapshot, Kind::ToReset, SHOWN)?
     } else {
@@ -164,9 +167,16 @@ pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
 
 /// Resolve the staged names, and stop before any change when one is the e-mail address of
 /// several users (exit 2), is no user (exit 4, unless `skip_missing`), or is an
-/// administrator (exit 2, unless `allow_admin`).
-fn resolve(conn: &Connection, app: &App, staged: Staged, checks: Checks) -> Result<Counts> {
-    if let Some(name) = bulk::resolve(conn, app, staged.any_email)? {
+/// administrator (exit 2, unless `allow_admin`). With `sessions`, each user's logins are
+/// counted, as a change will end them.
+fn resolve(
+    conn: &Connection,
+    app: &App,
+    staged: Staged,
+    checks: Checks,
+    sessions: bool,
+) -> Result<Counts> {
+    if let Some(name) = bulk::resolve(conn, app, staged.any_email, sessions)? {
         return Err(ambiguous_email(&name).into());
     }
     let counts = bulk::counts(conn)?;
@@ -225,7 +235,7 @@ pub fn apply(
     let tx = db::write(&mut db.conn)?;
     // Read once the write lock is held; every row of the run records this time.
     let now = env.now();
-    let counts = resolve(&tx, &db.app, staged, checks)?;
+    let counts = resolve(&tx, &db.app, staged, checks, true)?;
     progress.begin(counts.targets);
     let queued = reset_each(env, &tx, &db.app, change, now, progress)?;
     env.interrupt.check()?;
@@ -233,8 +243,8 @@ pub fn apply(
     Ok(Applied { queued })
 }
 
-/// Reset every resolved target in order, with its audit row, its notification queued and
-/// its result recorded; returns the range of outbox ids queued.
+/// Reset every resolved target, a step at a time, with its notification queued, then write
+/// every audit row; returns the range of outbox ids queued.
 fn reset_each(
     env: &Env,
     conn: &Connection,
@@ -243,10 +253,17 @@ fn reset_each(
     now: i64,
     progress: &mut dyn Progress,
 ) -> Result<Option<(i64, i64)>> {
-    let mut resetter = Resetter::new(conn, app)?;
-    let mut log = audit::Writer::new(conn)?;
-    let mut queue = outbox::Queue::new(conn)?;
-    let mut results = Recorder::new(conn)?;
+    let mut queue = Notifier::new(conn, change, app, now)?;
+    let last = bulk::last_place(conn)?;
+    let mut from = 1;
+    while from <= last {
+        let to = from.saturating_add(STEP - 1);
+        let targets = bulk::for_each_target(conn, from, to, |t| queue.push(t))?;
+        bulk::reset(conn, app, from, to)?;
+        progress.advance(targets);
+        env.interrupt.check()?;
+        from = to.saturating_add(1);
+    }
     let mut detail = if change.mail.is_some() {
         "notification queued".to_owned()
     } else {
@@ -255,57 +272,69 @@ fn reset_each(
     if let Some(caveat) = app.map.sessions_caveat {
         detail = format!("{detail}; {caveat}");
     }
-    let notice = Notice::AdminReset {
-        reason: change.reason.filter(|_| change.show_reason),
-        signed_out: app.map.sessions_caveat.is_none(),
-    };
-    let mut queued: Option<(i64, i64)> = None;
-    bulk::for_each_target(conn, |t| {
-        progress.advance();
-        env.interrupt.check()?;
-        let Some(id) = &t.user_id else {
-            return Ok(());
-        };
-        let reset = !t.clear;
-        let sessions = if reset { resetter.reset(id)? } else { 0 };
-        let outbox_id = match change.mail {
-            Some(mail) if reset => {
-                let msg = compose(mail, &t.name, &t.email, &notice, now).map_err(|e| {
-                    fail(
-                        Exit::Mail,
-                        format!("cannot notify {}: {e}; nothing changed", safe(&t.name)),
-                    )
-                    .hint("fix the user's e-mail address in the application, or pass --no-notify")
-                })?;
-                let oid = queue.push(now, id, &t.name, notice.kind(), &msg)?;
-                queued = Some(queued.map_or((oid, oid), |(lo, hi)| (lo.min(oid), hi.max(oid))));
-                Some(oid)
-            }
-            _ => None,
-        };
-        let outcome = if reset {
-            Outcome::Reset
-        } else {
-            Outcome::AlreadyClear
-        };
-        log.write(&Record {
+    bulk::audit(
+        conn,
+        &bulk::Audit {
             time: now,
             os_user: &env.os_user,
             actor: change.actor,
             action: ACTION,
-            user_id: Some(id),
-            username: &t.name,
             reason: change.reason,
-            outcome: outcome.as_str(),
-            detail: reset.then_some(detail.as_str()),
-            changed: reset,
+            reset: (Outcome::Reset.as_str(), &detail),
+            already_clear: Outcome::AlreadyClear.as_str(),
+        },
+    )?;
+    Ok(queue.queued)
+}
+
+/// Queues the notifications of the users a change resets (none with `--no-notify`).
+struct Notifier<'c, 'a> {
+    mail: Option<&'a MailConfig>,
+    notice: Notice<'a>,
+    now: i64,
+    queue: outbox::Queue<'c>,
+    results: Recorder<'c>,
+    /// The first and last outbox id queued.
+    queued: Option<(i64, i64)>,
+}
+
+impl<'c, 'a> Notifier<'c, 'a> {
+    fn new(conn: &'c Connection, change: &Change<'a>, app: &App, now: i64) -> Result<Self> {
+        Ok(Notifier {
+            mail: change.mail,
+            notice: Notice::AdminReset {
+                reason: change.reason.filter(|_| change.show_reason),
+                signed_out: app.map.sessions_caveat.is_none(),
+            },
+            now,
+            queue: outbox::Queue::new(conn)?,
+            results: Recorder::new(conn)?,
+            queued: None,
+        })
+    }
+
+    /// Queue the notification of `t` if its 2FA is being reset. A message that cannot be
+    /// made (a bad address) stops the run before any change is committed.
+    fn push(&mut self, t: &Target<'_>) -> Result<()> {
+        let (Some(mail), Some(id), false) = (self.mail, &t.user_id, t.clear) else {
+            return Ok(());
+        };
+        let msg = compose(mail, &t.name, &t.email, &self.notice, self.now).map_err(|e| {
+            fail(
+                Exit::Mail,
+                format!("cannot notify {}: {e}; nothing changed", safe(&t.name)),
+            )
+            .hint("fix the user's e-mail address in the application, or pass --no-notify")
         })?;
-        if sessions > 0 || outbox_id.is_some() {
-            results.record(t.seq, sessions, outbox_id)?;
-        }
-        Ok(())
-    })?;
-    Ok(queued)
+        let oid = self
+            .queue
+            .push(self.now, id, &t.name, self.notice.kind(), &msg)?;
+        self.queued = Some(
+            self.queued
+                .map_or((oid, oid), |(lo, hi)| (lo.min(oid), hi.max(oid))),
+        );
+        self.results.notified(t.seq, oid)
+    }
 }
 
 /// Send the notifications the change queued, over one connection. Never fails: what is

@@ -696,3 +696,102 @@ fn missing_users_are_named_briefly() {
     );
     sb.assert_unchanged(&before);
 }
+
+/// A list longer than one step of the change (1,024 names): every result, session count and
+/// audit row is the one a user-by-user reset gives, across the steps' edges, with users named
+/// twice in different steps, missing names, and users whose 2FA was already clear.
+#[test]
+fn a_list_over_several_steps_gives_each_user_their_own_result() {
+    const N: usize = 3000;
+    let sb = Sandbox::empty();
+    bulk_db(&sb.db, N);
+    {
+        let conn = sb.conn();
+        // Ids run from 1: user{i} has id i + 1. Every seventh is clear already; every fifth
+        // has two more sessions (each third has one).
+        conn.execute_batch(
+            "UPDATE users SET totp_secret = NULL, totp_enabled = 0 WHERE id % 7 = 0;
+             INSERT INTO sessions (id, user_id)
+               SELECT 'x' || id, id FROM users WHERE id % 5 = 0
+               UNION ALL SELECT 'y' || id, id FROM users WHERE id % 5 = 0;",
+        )
+        .unwrap();
+    }
+    // Backwards, a missing name every 500, and the first 1,100 named again at the end.
+    let mut list = String::new();
+    for i in (0..N).rev() {
+        list.push_str(&format!("{}\n", big_name(i)));
+        if i.is_multiple_of(500) {
+            list.push_str(&format!("ghost{i}\n"));
+        }
+    }
+    for i in 0..1100 {
+        list.push_str(&format!("{}\n", big_name(i)));
+    }
+    sb.write("list.txt", &list);
+    let run = sb.reset([
+        "--from-file",
+        "list.txt",
+        "--skip-missing",
+        "--reason",
+        "steps",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    run.ok();
+    let sessions =
+        |id: usize| u64::from(id.is_multiple_of(3)) + if id.is_multiple_of(5) { 2 } else { 0 };
+    let mut expected = Vec::new();
+    let (mut reset, mut clear) = (0, 0);
+    for i in (0..N).rev() {
+        let id = i + 1;
+        if id.is_multiple_of(7) {
+            clear += 1;
+            expected.push(line(&big_name(i), "already_clear", 0));
+        } else {
+            reset += 1;
+            expected.push(line(&big_name(i), "reset", sessions(id)));
+        }
+        if i.is_multiple_of(500) {
+            expected.push(line(&format!("ghost{i}"), "missing", 0));
+        }
+    }
+    expected.push(summary(reset, 6, clear, false));
+    assert_eq!(run.json_lines(), expected);
+
+    let conn = sb.conn();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM users WHERE totp_secret IS NOT NULL OR totp_enabled <> 0"),
+        0
+    );
+    // The already-clear users keep their sessions; the others have none.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.id % 7 <> 0"
+        ),
+        0
+    );
+    let kept: u64 = (1..=N)
+        .filter(|id| id.is_multiple_of(7))
+        .map(sessions)
+        .sum();
+    assert_eq!(count("SELECT count(*) FROM sessions") as u64, kept);
+    let audit = sb.audit();
+    assert_eq!(audit.len(), N, "one audit row per user, named twice or not");
+    let order: Vec<String> = (0..N).rev().map(big_name).collect();
+    assert_eq!(
+        audit.iter().map(|r| r.username.clone()).collect::<Vec<_>>(),
+        order
+    );
+    for r in &audit {
+        let id: usize = r.username[4..].parse::<usize>().unwrap() + 1;
+        let want = if id.is_multiple_of(7) {
+            "already_clear"
+        } else {
+            "reset"
+        };
+        assert_eq!(r.outcome, want, "{}", r.username);
+    }
+}

@@ -210,6 +210,27 @@ fn vaultwarden_admin_reset_removes_2fa_and_deauthorizes() {
     assert_eq!(user, BOB);
 }
 
+/// Users reset in one run (one statement for them all) get a stamp each, not a shared one.
+#[test]
+fn vaultwarden_users_reset_together_get_a_security_stamp_each() {
+    let sb = vaultwarden();
+    let expected = Expected::of(&sb);
+    reset(
+        &sb,
+        "dave@example.com",
+        &["bob@example.com", "alice@example.com"],
+    );
+    let stamps = [stamp(&sb, ALICE), stamp(&sb, BOB), stamp(&sb, DAVE)];
+    assert!(
+        stamps[0] != stamps[1] && stamps[1] != stamps[2] && stamps[0] != stamps[2],
+        "{stamps:?}"
+    );
+    for uuid in [ALICE, BOB, DAVE] {
+        remove_2fa_and_deauthorize(&expected, &sb, uuid);
+    }
+    expected.assert_same(&sb);
+}
+
 #[test]
 fn vaultwarden_self_service_with_the_bitwarden_client_hash_and_a_uuid_key() {
     let sb = vaultwarden();
