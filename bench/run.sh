@@ -240,7 +240,10 @@ fmt_raw() { tr ' ' '\n' <<<"$1" | awk NF | awk '{ printf "%s%.1f", (NR > 1 ? ", 
 SQL_LIST="SELECT id, username, email, is_admin, CASE WHEN totp_secret IS NULL THEN 'disabled' WHEN totp_enabled THEN 'enabled' ELSE 'pending' END AS status FROM users"
 # The same plus list-users' other two columns, read from twofactl's own tables (used once
 # twofactl has written them): the last 2FA change and an open reset request.
-SQL_LIST_FULL="SELECT u.id, u.username, u.email, u.is_admin, CASE WHEN u.totp_secret IS NULL THEN 'disabled' WHEN u.totp_enabled THEN 'enabled' ELSE 'pending' END AS status, (SELECT max(r.expires) FROM twofactl_reset_requests r WHERE r.user_id = u.id AND r.state = 'open' AND r.expires > CAST(strftime('%s', 'now') AS INTEGER)) AS reset_open_until, (SELECT max(a.time) FROM twofactl_audit a WHERE a.user_id = u.id AND a.changed = 1) AS last_2fa_change FROM users u ORDER BY u.id"
+# twofactl's tables keep user ids untyped (as the application stores them): `+u.id` drops the
+# users column's INTEGER affinity, so that SQLite compares the ids as stored and uses the
+# (user_id, ...) indexes instead of scanning the whole table once per user.
+SQL_LIST_FULL="SELECT u.id, u.username, u.email, u.is_admin, CASE WHEN u.totp_secret IS NULL THEN 'disabled' WHEN u.totp_enabled THEN 'enabled' ELSE 'pending' END AS status, (SELECT max(r.expires) FROM twofactl_reset_requests r WHERE r.user_id = +u.id AND r.state = 'open' AND r.expires > CAST(strftime('%s', 'now') AS INTEGER)) AS reset_open_until, (SELECT max(a.time) FROM twofactl_audit a WHERE a.user_id = +u.id AND a.changed = 1) AS last_2fa_change FROM users u ORDER BY u.id"
 
 # check_lines FILE EXPECTED... : FILE has one of the expected line counts.
 check_lines() {
