@@ -26,8 +26,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// The application's SQLite database
-    #[arg(long, global = true, value_name = "PATH", env = "TWOFACTL_DB", value_hint = ValueHint::FilePath)]
+    /// The application's SQLite database, or a postgres:// URL (list-users and doctor)
+    #[arg(long, global = true, value_name = "PATH|URL", env = "TWOFACTL_DB", value_hint = ValueHint::FilePath)]
     pub db: Option<PathBuf>,
 
     /// Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]

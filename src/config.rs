@@ -85,7 +85,40 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
     pub path: Option<PathBuf>,
+    /// A `postgres://` or `postgresql://` URL, without a password.
+    pub url: Option<String>,
+    /// PostgreSQL: a file whose first line is the role's password.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL: a CA certificate (PEM) to trust besides the system's.
+    pub ca_file: Option<PathBuf>,
     pub busy_timeout: Option<BusyTimeout>,
+}
+
+/// Where the application's database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL URL (`postgres://` or `postgresql://`).
+    Url(String),
+}
+
+impl Database {
+    /// `--db` / `TWOFACTL_DB`: a URL when it starts with a PostgreSQL scheme, else a path.
+    pub fn from_arg(value: &Path) -> Database {
+        match value.to_str() {
+            Some(s) if is_postgres_url(s) => Database::Url(s.to_owned()),
+            _ => Database::File(value.to_owned()),
+        }
+    }
+}
+
+/// Whether `s` is a PostgreSQL URL rather than a file name.
+pub fn is_postgres_url(s: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|scheme| {
+        s.get(..scheme.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+    })
 }
 
 /// The application: a profile, and names of its tables and columns that override the
@@ -333,7 +366,11 @@ pub struct Sources {
 pub struct Config {
     /// The config files that were read, in order.
     pub files: Vec<PathBuf>,
-    pub db_path: Option<PathBuf>,
+    pub database: Option<Database>,
+    /// `[database] password_file`.
+    pub db_password_file: Option<PathBuf>,
+    /// `[database] ca_file`.
+    pub db_ca_file: Option<PathBuf>,
     pub busy_timeout: Duration,
     pub schema: SchemaSection,
     pub mail: MailSection,
@@ -370,7 +407,7 @@ impl Config {
             merge(&mut merged, table);
         }
         let file_config = parse_table(merged, &files)?;
-        Ok(Config::from_parts(files, file_config, sources))
+        Config::from_parts(files, file_config, sources)
     }
 
     /// The configuration in one file (the sandbox's).
@@ -382,10 +419,33 @@ impl Config {
         })
     }
 
-    fn from_parts(files: Vec<PathBuf>, fc: FileConfig, sources: &Sources) -> Config {
-        Config {
+    fn from_parts(files: Vec<PathBuf>, fc: FileConfig, sources: &Sources) -> Result<Config> {
+        let from_file = match (fc.database.path, fc.database.url) {
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    Exit::Config,
+                    "[database] has both path and url; nothing was done",
+                )
+                .hint("keep path for an SQLite file, or url for PostgreSQL")
+                .into());
+            }
+            (Some(p), None) => Some(Database::File(p)),
+            (None, Some(u)) if is_postgres_url(&u) => Some(Database::Url(u)),
+            (None, Some(_)) => {
+                return Err(fail(
+                    Exit::Config,
+                    "[database] url must start with postgres:// or postgresql://",
+                )
+                .hint("use [database] path for an SQLite file")
+                .into());
+            }
+            (None, None) => None,
+        };
+        Ok(Config {
             files,
-            db_path: sources.db.clone().or(fc.database.path),
+            database: sources.db.as_deref().map(Database::from_arg).or(from_file),
+            db_password_file: fc.database.password_file,
+            db_ca_file: fc.database.ca_file,
             busy_timeout: fc
                 .database
                 .busy_timeout
@@ -398,12 +458,12 @@ impl Config {
             smtp: fc.smtp,
             reset: fc.reset,
             totp: fc.totp,
-        }
+        })
     }
 
-    /// The database path, or a configuration error saying how to give one.
-    pub fn require_db_path(&self) -> Result<&Path, Failure> {
-        self.db_path.as_deref().ok_or_else(|| {
+    /// The database, or a configuration error saying how to give one.
+    pub fn require_database(&self) -> Result<&Database, Failure> {
+        self.database.as_ref().ok_or_else(|| {
             fail(Exit::Config, "no database given")
                 .hint("pass --db PATH, set TWOFACTL_DB, or set [database] path in the config file")
         })
@@ -468,6 +528,8 @@ fn parse_table(table: toml::Table, files: &[PathBuf]) -> Result<FileConfig> {
 /// Keys holding paths, made absolute against the directory of the file that set them.
 const PATH_KEYS: &[(&str, &str)] = &[
     ("database", "path"),
+    ("database", "password_file"),
+    ("database", "ca_file"),
     ("mail", "file_dir"),
     ("smtp", "password_file"),
     ("smtp", "ca_file"),
@@ -582,6 +644,27 @@ pub const KEYS: &[KeyDoc] = &[
         default: "none",
         env: "TWOFACTL_DB (and --db)",
         doc: "The application's SQLite database. twofactl never creates it.",
+    },
+    KeyDoc {
+        section: "database",
+        key: "url",
+        default: "none",
+        env: "TWOFACTL_DB (and --db)",
+        doc: "Instead of path: the application's PostgreSQL database, as postgres://USER@HOST:PORT/DBNAME?sslmode=MODE (no password in it). sslmode is disable, prefer, require, verify-ca or verify-full; verify-full unless the host is local.",
+    },
+    KeyDoc {
+        section: "database",
+        key: "password_file",
+        default: "none",
+        env: "PGPASSWORD, ~/.pgpass",
+        doc: "PostgreSQL: a file (mode 0600) whose first line is the role's password. Else PGPASSWORD, else ~/.pgpass (or PGPASSFILE).",
+    },
+    KeyDoc {
+        section: "database",
+        key: "ca_file",
+        default: "none",
+        env: "",
+        doc: "PostgreSQL: a CA certificate (PEM) trusted besides the system's, for verify-ca and verify-full.",
     },
     KeyDoc {
         section: "database",

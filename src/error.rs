@@ -41,6 +41,21 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// The full chain of an error, on one line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s.replace(['\n', '\r'], " ")
+}
+
 /// A failure with a documented exit code, a one-line message and an optional hint.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]

@@ -269,6 +269,55 @@ pub struct App {
     /// The profile's name (`default` for the sample application and plain `[schema]` keys).
     pub profile: &'static str,
     pub map: Mapping,
+    /// The SQL the database speaks.
+    pub dialect: Dialect,
+}
+
+/// The SQL of a database engine, where the two differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    Sqlite,
+    /// PostgreSQL: typed columns, so a column compared with a constant is compared as text
+    /// (constants are bound as text), and booleans are real booleans.
+    Postgres,
+}
+
+impl Dialect {
+    /// SQL that is true when `expr` counts as true (see [`truthy`]; on PostgreSQL a
+    /// boolean, or a number or text read the same way).
+    pub fn truthy(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => truthy(expr),
+            Dialect::Postgres => {
+                format!("coalesce(({expr})::text NOT IN ('', '0', 'false', 'f'), false)")
+            }
+        }
+    }
+
+    /// The literal false.
+    pub fn falsum(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "0",
+            Dialect::Postgres => "false",
+        }
+    }
+
+    /// A column as compared with a bound constant, or read as text.
+    pub fn text(self, col: &str) -> String {
+        match self {
+            Dialect::Sqlite => col.to_owned(),
+            Dialect::Postgres => format!("({col})::text"),
+        }
+    }
+
+    /// SQL that is true when text `needle` occurs in text `hay`.
+    pub fn contains(self, hay: &str, needle: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({hay}, {needle}) > 0"),
+            Dialect::Postgres => format!("strpos({hay}, {needle}) > 0"),
+        }
+    }
 }
 
 /// SQL that is 1 when the value of `expr` counts as true: non-zero numbers, text other than
@@ -288,7 +337,7 @@ pub fn q(name: &str) -> String {
 
 impl App {
     /// The named parameters of the mapping's constants, with their values.
-    fn constants(&self) -> Vec<(&'static str, Value)> {
+    pub(crate) fn constants(&self) -> Vec<(&'static str, Value)> {
         let mut c = Vec::new();
         match &self.map.admin {
             Admin::Equals(_, v) | Admin::Contains(_, v) | Admin::Member { value: v, .. } => {
@@ -332,25 +381,36 @@ impl App {
 
     /// The SQL condition "`u` is an administrator".
     pub fn admin_sql(&self) -> String {
+        let d = self.dialect;
         match &self.map.admin {
-            Admin::Nobody => "0".to_owned(),
-            Admin::Flag(c) => truthy(&format!("u.{c}")),
-            Admin::Equals(c, _) => format!("coalesce(u.{c} = :admin_value, 0)"),
-            Admin::Contains(c, _) => format!("coalesce(instr(u.{c}, :admin_value) > 0, 0)"),
+            Admin::Nobody => d.falsum().to_owned(),
+            Admin::Flag(c) => d.truthy(&format!("u.{c}")),
+            Admin::Equals(c, _) => format!(
+                "coalesce({} = :admin_value, {})",
+                d.text(&format!("u.{c}")),
+                d.falsum()
+            ),
+            Admin::Contains(c, _) => format!(
+                "coalesce({}, {})",
+                d.contains(&d.text(&format!("u.{c}")), ":admin_value"),
+                d.falsum()
+            ),
             Admin::Member {
                 table, user, group, ..
             } => format!(
-                "EXISTS (SELECT 1 FROM {table} g WHERE g.{user} = u.{id} AND g.{group} = :admin_value)",
-                id = self.map.id
+                "EXISTS (SELECT 1 FROM {table} g WHERE g.{user} = u.{id} AND {g} = :admin_value)",
+                id = self.map.id,
+                g = d.text(&format!("g.{group}")),
             ),
         }
     }
 
     /// The SQL value "`u`'s e-mail address" (`''` when there is none).
     pub fn email_sql(&self) -> String {
+        let d = self.dialect;
         match &self.map.email {
             Email::None => "''".to_owned(),
-            Email::Column(c) => format!("coalesce(u.{c}, '')"),
+            Email::Column(c) => format!("coalesce({}, '')", d.text(&format!("u.{c}"))),
             Email::Preference {
                 table,
                 user,
@@ -359,8 +419,11 @@ impl App {
                 value,
                 ..
             } => format!(
-                "coalesce((SELECT p.{value} FROM {table} p WHERE p.{user} = u.{id} AND p.{section} = :email_section AND p.{key_column} = :email_key LIMIT 1), '')",
-                id = self.map.id
+                "coalesce((SELECT {value} FROM {table} p WHERE p.{user} = u.{id} AND {section} = :email_section AND {key} = :email_key LIMIT 1), '')",
+                id = self.map.id,
+                value = d.text(&format!("p.{value}")),
+                section = d.text(&format!("p.{section}")),
+                key = d.text(&format!("p.{key_column}")),
             ),
         }
     }
@@ -369,20 +432,24 @@ impl App {
     fn rows_of_user(&self, table: &str, user: &str, kind: &Option<(String, Value)>) -> String {
         let mut w = format!("FROM {table} k WHERE k.{user} = u.{}", self.map.id);
         if let Some((col, _)) = kind {
-            w.push_str(&format!(" AND k.{col} = :kind_value"));
+            let col = self.dialect.text(&format!("k.{col}"));
+            w.push_str(&format!(" AND {col} = :kind_value"));
         }
         w
     }
 
     /// The SQL conditions (has a key, the key is active) on the user row `u`.
     pub fn state_sql(&self) -> (String, String) {
+        let d = self.dialect;
         match &self.map.key {
             KeyStore::Columns { secret, active, .. } => {
                 let has = format!("(u.{secret} IS NOT NULL AND u.{secret} <> '')");
                 let on = match active {
                     Active::Present => has.clone(),
-                    Active::Flag(f) => format!("({has} AND {})", truthy(&format!("u.{f}"))),
-                    Active::State(c, _) => format!("({has} AND u.{c} = :state_value)"),
+                    Active::Flag(f) => format!("({has} AND {})", d.truthy(&format!("u.{f}"))),
+                    Active::State(c, _) => {
+                        format!("({has} AND {} = :state_value)", d.text(&format!("u.{c}")))
+                    }
                 };
                 (has, on)
             }
@@ -401,11 +468,15 @@ impl App {
                 let on = match active {
                     Active::Present => has.clone(),
                     Active::Flag(f) => {
-                        format!("EXISTS (SELECT 1 {rows} AND {})", truthy(&format!("k.{f}")))
+                        format!(
+                            "EXISTS (SELECT 1 {rows} AND {})",
+                            d.truthy(&format!("k.{f}"))
+                        )
                     }
-                    Active::State(c, _) => {
-                        format!("EXISTS (SELECT 1 {rows} AND k.{c} = :state_value)")
-                    }
+                    Active::State(c, _) => format!(
+                        "EXISTS (SELECT 1 {rows} AND {} = :state_value)",
+                        d.text(&format!("k.{c}"))
+                    ),
                 };
                 (has, on)
             }
@@ -414,11 +485,15 @@ impl App {
 
     /// `SELECT` of a user's columns in [`AppUser`] order, from the users table as `u`.
     pub fn select_users(&self) -> String {
+        self.select_users_as(&format!("u.{}", self.map.id))
+    }
+
+    /// [`App::select_users`] with the id read as `id` (an SQL expression).
+    pub fn select_users_as(&self, id: &str) -> String {
         let (has, on) = self.state_sql();
         format!(
-            "SELECT u.{id}, coalesce(u.{name}, ''), {email}, {admin}, {has}, {on} FROM {users} u",
-            id = self.map.id,
-            name = self.map.username,
+            "SELECT {id}, coalesce({name}, ''), {email}, {admin}, {has}, {on} FROM {users} u",
+            name = self.dialect.text(&format!("u.{}", self.map.username)),
             email = self.email_sql(),
             admin = self.admin_sql(),
             users = self.map.users,
@@ -747,8 +822,14 @@ impl App {
 
     /// Check that every table and column the mapping names exists; name the first missing.
     pub fn check(&self, conn: &Connection) -> Result<()> {
+        self.check_with(|table| columns(conn, table))
+    }
+
+    /// [`App::check`] with the columns of a table (by its quoted name; none when there is no
+    /// such table) listed by `columns`.
+    pub fn check_with(&self, mut columns: impl FnMut(&str) -> Result<Vec<String>>) -> Result<()> {
         for (table, cols) in self.needed() {
-            let have = columns(conn, &table)?;
+            let have = columns(&table)?;
             if have.is_empty() {
                 return Err(fail(
                     Exit::Config,
@@ -772,7 +853,7 @@ impl App {
     }
 
     /// Every (table, columns) the mapping reads or writes.
-    fn needed(&self) -> Vec<(String, Vec<String>)> {
+    pub(crate) fn needed(&self) -> Vec<(String, Vec<String>)> {
         let m = &self.map;
         let mut users = vec![m.id.clone(), m.username.clone()];
         if let Email::Column(c) = &m.email {
@@ -888,7 +969,9 @@ impl App {
 }
 
 /// The columns of `table` (a quoted name), empty when there is no such table.
-fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+/// The columns of `table` (a quoted name) in an SQLite database; none when there is no such
+/// table.
+pub fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let bare = table.trim_matches('"').replace("\"\"", "\"");
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
     let cols = stmt

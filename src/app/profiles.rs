@@ -26,20 +26,18 @@ pub const NAMES: &[&str] = &[
 
 /// Adapt a profile to the version found in the database: wallabag 2.7 has a
 /// `google_authenticator` flag that 2.6 lacks (`migrations/Version20250413133131.php`).
-pub fn adapt(app: &mut App, conn: &rusqlite::Connection) -> anyhow::Result<()> {
+pub fn adapt(
+    app: &mut App,
+    mut columns: impl FnMut(&str) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<()> {
     if app.profile == "wallabag"
         && let KeyStore::Columns { active, .. } = &mut app.map.key
         && *active == Active::Present
+        && columns(&app.map.users)?
+            .iter()
+            .any(|c| c == "google_authenticator")
     {
-        let table = app.map.users.trim_matches('"').to_owned();
-        let has: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = 'google_authenticator')",
-            [table],
-            |r| r.get(0),
-        )?;
-        if has {
-            *active = Active::Flag(q("google_authenticator"));
-        }
+        *active = Active::Flag(q("google_authenticator"));
     }
     Ok(())
 }
@@ -65,7 +63,11 @@ pub fn app(s: &SchemaSection) -> Result<App, Failure> {
         }
     };
     overrides(&mut map, s)?;
-    Ok(App { profile, map })
+    Ok(App {
+        profile,
+        map,
+        dialect: super::Dialect::Sqlite,
+    })
 }
 
 /// The sample application (schema/app-schema.sql): everything in `users`, a `sessions` table

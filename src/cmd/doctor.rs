@@ -7,10 +7,11 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Ctx;
+use super::{Ctx, Reader};
 use crate::cli::DoctorArgs;
 use crate::config::{AppSettings, Security};
-use crate::db::{Mode, migrate, outbox, users};
+use crate::db::pg::{PgDb, read};
+use crate::db::{migrate, outbox, users};
 use crate::error::{Exit, Failure, fail};
 use crate::mail::{MailConfig, Mailer, SmtpSession, Transport, compose_test};
 use crate::output;
@@ -108,12 +109,13 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
 
 /// The database, its schema mapping and twofactl's tables; the application's settings.
 fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
-    let db = match ctx.open_db(Mode::ReadOnly) {
+    let db = match ctx.open_reader() {
         Err(e) => {
             r.add("database", Err(describe(&e)));
             return None;
         }
-        Ok(db) => db,
+        Ok(Reader::Sqlite(db)) => db,
+        Ok(Reader::Postgres(mut db)) => return check_postgres(&mut db, r),
     };
     r.add(
         "application",
@@ -165,7 +167,66 @@ fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
     }
 }
 
-/// The mail transport: for SMTP, every step of a session short of sending.
+/// A PostgreSQL database: the server and TLS, the profile, the role's rights, the users.
+fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
+    let tls = |v: Option<String>| match v {
+        Some(v) => format!("{v} (sslmode {})", db.target.sslmode.as_str()),
+        None => format!("not encrypted (sslmode {})", db.target.sslmode.as_str()),
+    };
+    match read::session(&mut db.client) {
+        Ok((version, ssl)) => r.add(
+            "database",
+            Ok(format!(
+                "PostgreSQL {version} at {}; TLS: {}",
+                db.target.describe(),
+                tls(ssl)
+            )),
+        ),
+        Err(e) => r.add("database", Err(describe(&e))),
+    }
+    r.add(
+        "application",
+        Ok(format!(
+            "profile {} (its tables and columns are there)",
+            db.app.profile
+        )),
+    );
+    r.add(
+        "rights",
+        match read::unreadable(&mut db.client, &db.app) {
+            Ok(missing) if missing.is_empty() => {
+                Ok("the role may read every table the profile maps".to_owned())
+            }
+            Ok(missing) => Err((
+                Exit::Config,
+                format!(
+                    "the role may not read {} (GRANT SELECT ON them)",
+                    missing.join(", ")
+                ),
+            )),
+            Err(e) => Err(describe(&e)),
+        },
+    );
+    r.add(
+        "users",
+        read::count_users(&mut db.client, &db.app)
+            .map(|n| format!("{n} users"))
+            .map_err(|e| describe(&e)),
+    );
+    r.add(
+        "twofactl tables",
+        Ok("none on PostgreSQL yet: list-users and doctor read; changes need SQLite".to_owned()),
+    );
+    match read::settings(&mut db.client, &db.app) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            r.add("application settings", Err(describe(&e)));
+            None
+        }
+    }
+}
+
+/// The mail transport: for SMTP, every step of a session short of sending./// The mail transport: for SMTP, every step of a session short of sending.
 fn check_mail(mail: &MailConfig, r: &mut Report) {
     let from = mail.from.to_string();
     match &mail.transport {

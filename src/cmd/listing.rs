@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::Format;
+use crate::db::pg::PgDb;
 use crate::db::users::{self, ListRow, Status};
-use crate::db::{Db, audit, migrate};
+use crate::db::{Db, audit, migrate, pg};
 use crate::output::{self, Table, rfc3339, safe};
 
 /// One JSON line; the keys are part of the interface.
@@ -90,13 +91,50 @@ fn cell(s: &str, escape: bool) -> Cow<'_, str> {
 }
 
 /// Stream the users matching `filter` in the run's format.
-pub fn users(ctx: &Ctx, db: &Db, filter: &users::Filter<'_>) -> Result<()> {
-    let own = migrate::check(&db.conn)?;
+pub fn users(ctx: &Ctx, db: Source<'_>, filter: &users::Filter<'_>) -> Result<()> {
+    let mut src = Rows {
+        db,
+        filter,
+        now: ctx.now(),
+        own: 0,
+    };
+    if let Source::Sqlite(db) = &src.db {
+        src.own = migrate::check(&db.conn)?;
+    }
     let out = output::stdout();
     match ctx.format {
-        Format::Json => users_json(ctx, db, own, filter, out),
-        Format::Csv => users_csv(ctx, db, own, filter, out),
-        Format::Text => users_text(ctx, db, own, filter, out),
+        Format::Json => users_json(&mut src, out),
+        Format::Csv => users_csv(&mut src, out),
+        Format::Text => users_text(ctx, &mut src, out),
+    }
+}
+
+/// Where the users are listed from.
+pub enum Source<'a> {
+    Sqlite(&'a Db),
+    Postgres(&'a mut PgDb),
+}
+
+/// The users matching a filter, from either engine.
+struct Rows<'a, 'f> {
+    db: Source<'a>,
+    filter: &'f users::Filter<'f>,
+    now: i64,
+    /// The version of twofactl's tables (SQLite).
+    own: usize,
+}
+
+impl Rows<'_, '_> {
+    /// Stream the rows to `each`.
+    fn each(&mut self, each: &mut dyn FnMut(&ListRow<'_>) -> Result<()>) -> Result<()> {
+        match &mut self.db {
+            Source::Sqlite(db) => {
+                users::for_each(&db.conn, &db.app, self.own, self.now, self.filter, each)
+            }
+            Source::Postgres(db) => {
+                pg::read::for_each_user(&mut db.client, &db.app, self.filter, each)
+            }
+        }
     }
 }
 
@@ -106,14 +144,8 @@ fn opt_time(t: Option<i64>) -> Option<String> {
     t.map(rfc3339)
 }
 
-fn users_json(
-    ctx: &Ctx,
-    db: &Db,
-    own: usize,
-    filter: &users::Filter<'_>,
-    mut out: Out,
-) -> Result<()> {
-    users::for_each(&db.conn, &db.app, own, ctx.now(), filter, |r| {
+fn users_json(src: &mut Rows<'_, '_>, mut out: Out) -> Result<()> {
+    src.each(&mut |r| {
         let row = UserJson {
             id: IdJson(&r.id),
             username: &ListRow::text(&r.username),
@@ -130,13 +162,7 @@ fn users_json(
     Ok(())
 }
 
-fn users_csv(
-    ctx: &Ctx,
-    db: &Db,
-    own: usize,
-    filter: &users::Filter<'_>,
-    mut out: Out,
-) -> Result<()> {
+fn users_csv(src: &mut Rows<'_, '_>, mut out: Out) -> Result<()> {
     // Written by hand: a few bytes checked per field, no state machine (this is the
     // hot loop of `list-users --format csv` over a million users). RFC 4180 quoting.
     // On a terminal, control characters are escaped as in the table; through a pipe
@@ -145,7 +171,7 @@ fn users_csv(
     out.write_all(HEADER.join(",").as_bytes())?;
     out.write_all(b"\n")?;
     let mut id = itoa::Buffer::new();
-    users::for_each(&db.conn, &db.app, own, ctx.now(), filter, |r| {
+    src.each(&mut |r| {
         match &r.id {
             Value::Integer(n) => out.write_all(id.format(*n).as_bytes())?,
             other => csv_field(&mut out, cell(&id_text(other), escape).as_bytes())?,
@@ -175,7 +201,7 @@ fn users_csv(
     Ok(())
 }
 
-fn users_text(ctx: &Ctx, db: &Db, own: usize, filter: &users::Filter<'_>, out: Out) -> Result<()> {
+fn users_text(ctx: &Ctx, src: &mut Rows<'_, '_>, out: Out) -> Result<()> {
     let mut t = Table::new(
         out,
         &[
@@ -189,7 +215,7 @@ fn users_text(ctx: &Ctx, db: &Db, own: usize, filter: &users::Filter<'_>, out: O
         ],
     );
     let mut n = 0u64;
-    users::for_each(&db.conn, &db.app, own, ctx.now(), filter, |r| {
+    src.each(&mut |r| {
         n += 1;
         let dash = || "-".to_owned();
         t.row(vec![

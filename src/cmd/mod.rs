@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command, Format, Global};
-use crate::config::{Config, Sources};
-use crate::db::{self, Db, Mode};
+use crate::config::{Config, Database, Sources};
+use crate::db::{self, Db, Mode, pg};
 use crate::error::{Exit, fail};
 use crate::interrupt::Interrupt;
 use crate::prompt::Prompter;
@@ -106,12 +106,47 @@ impl Ctx {
 
     /// Open the configured database.
     pub fn open_db(&self, mode: Mode) -> Result<Db> {
-        let path = self.config.require_db_path()?;
+        let path = match self.config.require_database()? {
+            Database::File(path) => path,
+            Database::Url(_) => {
+                return Err(fail(
+                    Exit::Config,
+                    "this command cannot use a PostgreSQL database yet; nothing was done",
+                )
+                .hint("on PostgreSQL, list-users and doctor work; the other commands need the application's SQLite file for now")
+                .into());
+            }
+        };
         self.opened.replace(Some(path.to_owned()));
         let db = db::open(path, mode, self.config.busy_timeout, &self.config.schema)?;
         self.detail(format_args!("database: {}", path.display()));
         Ok(db)
     }
+
+    /// The configured database, SQLite or PostgreSQL, opened read-only (for commands that
+    /// only read the application's users).
+    pub fn open_reader(&self) -> Result<Reader> {
+        Ok(match self.config.require_database()? {
+            Database::File(_) => Reader::Sqlite(Box::new(self.open_db(Mode::ReadOnly)?)),
+            Database::Url(url) => {
+                let target = pg::Target::parse(url)?;
+                let settings = pg::Settings {
+                    password_file: self.config.db_password_file.clone(),
+                    ca_file: self.config.db_ca_file.clone(),
+                    lock_timeout: self.config.busy_timeout,
+                };
+                let db = pg::open(&target, &settings, &self.config.schema)?;
+                self.detail(format_args!("database: PostgreSQL {}", target.describe()));
+                Reader::Postgres(Box::new(db))
+            }
+        })
+    }
+}
+
+/// A database opened for reading, of either engine.
+pub enum Reader {
+    Sqlite(Box<Db>),
+    Postgres(Box<pg::PgDb>),
 }
 
 /// "1 user", "2 users".

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod migrate;
 pub mod outbox;
 pub mod pending;
+pub mod pg;
 pub mod reset;
 pub mod sandbox;
 pub mod users;
@@ -111,7 +112,7 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
         .into());
     }
     let mut app = profiles::app(schema)?;
-    profiles::adapt(&mut app, &conn)?;
+    profiles::adapt(&mut app, |table| crate::app::columns(&conn, table))?;
     app.check(&conn)?;
     Ok(Db {
         conn,

@@ -58,7 +58,7 @@ impl From<AppUser> for User {
     }
 }
 
-fn status(has_key: bool, active: bool) -> Status {
+pub(crate) fn status(has_key: bool, active: bool) -> Status {
     match (has_key, active) {
         (_, true) => Status::Enabled,
         (true, false) => Status::Pending,
@@ -245,7 +245,7 @@ impl ListRow<'_> {
 
 /// The WHERE clause of `list-users` for `f` (empty when nothing is filtered); the pattern
 /// is bound as `:pattern`.
-fn list_where(app: &App, own_version: usize, f: &Filter) -> String {
+pub(crate) fn list_where(app: &App, own_version: usize, f: &Filter) -> String {
     let (has, on) = app.state_sql();
     let id = &app.map.id;
     let ours = "u.{id} IN (SELECT user_id FROM twofactl_pending_keys)".replace("{id}", id);
@@ -267,10 +267,15 @@ fn list_where(app: &App, own_version: usize, f: &Filter) -> String {
     }
     if f.pattern.is_some() {
         // instr() rather than LIKE: the pattern is a plain substring, `%` and `_` included.
+        let d = app.dialect;
+        let lower = |e: &str| format!("lower({e})");
         conds.push(format!(
-            "(instr(lower(u.{u}), lower(:pattern)) > 0 OR instr(lower({e}), lower(:pattern)) > 0)",
-            u = app.map.username,
-            e = app.email_sql()
+            "({} OR {})",
+            d.contains(
+                &lower(&d.text(&format!("u.{}", app.map.username))),
+                "lower(:pattern)"
+            ),
+            d.contains(&lower(&app.email_sql()), "lower(:pattern)")
         ));
     }
     if conds.is_empty() {

@@ -19,21 +19,7 @@ use lettre::transport::smtp::extension::ClientId;
 
 use super::{Outgoing, SendError, SmtpConfig};
 use crate::config::Security;
-
-/// The full chain of an error, on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s.replace(['\n', '\r'], " ")
-}
+use crate::error::chain;
 
 /// What went wrong under a lettre error: lettre 0.11 reports read timeouts and certificate
 /// failures as plain network errors (`is_timeout()` and `is_tls()` are false for them), so

@@ -19,6 +19,7 @@ mod list_users;
 mod mail;
 mod newcomer;
 mod passwords;
+mod pg;
 mod promises;
 mod pty;
 mod readme;

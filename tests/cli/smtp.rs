@@ -382,16 +382,19 @@ impl Drop for Acceptor {
 
 // ---- Certificates ----------------------------------------------------------------------------
 
-struct Pki {
-    ca_pem: String,
+pub struct Pki {
+    pub ca_pem: String,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    /// The server's certificate chain and key, as PEM (for servers configured by file).
+    pub chain_pem: String,
+    pub key_pem: String,
 }
 
 impl Pki {
     /// A fresh test CA, and a server certificate for `localhost` and 127.0.0.1 signed by it
     /// (or, when `untrusted`, signed by nobody but itself).
-    fn generate(untrusted: bool) -> Pki {
+    pub fn generate(untrusted: bool) -> Pki {
         let ca_key = KeyPair::generate().expect("cannot make the CA key");
         let mut ca_params =
             CertificateParams::new(Vec::<String>::new()).expect("CA parameters are valid");
@@ -419,22 +422,27 @@ impl Pki {
             .push(DnType::CommonName, "twofactl test SMTP server");
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let chain = if untrusted {
+        let (chain, chain_pem) = if untrusted {
             let cert = params
                 .self_signed(&key)
                 .expect("cannot sign the server certificate");
-            vec![cert.der().clone()]
+            (vec![cert.der().clone()], cert.pem())
         } else {
             params.use_authority_key_identifier_extension = true;
             let cert = params
                 .signed_by(&key, &issuer)
                 .expect("cannot sign the server certificate");
-            vec![cert.der().clone(), ca_cert.der().clone()]
+            (
+                vec![cert.der().clone(), ca_cert.der().clone()],
+                format!("{}{}", cert.pem(), ca_cert.pem()),
+            )
         };
         Pki {
             ca_pem: ca_cert.pem(),
             chain,
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            chain_pem,
+            key_pem: key.serialize_pem(),
         }
     }
 

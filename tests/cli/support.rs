@@ -892,8 +892,14 @@ const PROBE: &str = "TWOFACTL_TEST_PROBE";
 /// `rss_probe`), whose one child it is: the kernel's maximum RSS of a process's children
 /// (getrusage RUSAGE_CHILDREN) then counts this run alone, not the other tests' runs.
 pub fn peak_rss(sb: &Sandbox, args: &[&str]) -> (Option<i32>, u64) {
+    peak_rss_env(sb, &[], args)
+}
+
+/// [`peak_rss`] with more variables in the run's environment.
+pub fn peak_rss_env(sb: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, u64) {
     let mut cmd = StdCommand::new(std::env::current_exe().unwrap());
     sb.clean_env(&mut cmd);
+    cmd.envs(env.iter().copied());
     let out = cmd
         .env(PROBE, serde_json::to_string(args).unwrap())
         .args(["support::rss_probe", "--exact", "--ignored", "--nocapture"])

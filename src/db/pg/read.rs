@@ -1,0 +1,268 @@
+//! Reading the application's users on PostgreSQL, with the SQL the application seam
+//! generates for both engines (`App` in its PostgreSQL dialect).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use anyhow::Result;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row};
+use rusqlite::types::Value;
+
+use crate::app::{App, Dialect};
+use crate::config::AppSettings;
+use crate::db::users::{self, Filter, ListRow};
+
+/// `sql` with its named parameters (`:name`) numbered as PostgreSQL wants them (`$1`), and
+/// the names in number order. Casts (`::text`), string literals and quoted identifiers are
+/// left alone.
+pub fn positional(sql: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(sql.len());
+    let mut names: Vec<String> = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            ':' if chars.peek() == Some(&':') => {
+                out.push_str("::");
+                chars.next();
+            }
+            ':' if chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_alphabetic() || *d == '_') =>
+            {
+                let mut name = String::from(":");
+                while let Some(&d) = chars.peek() {
+                    if !(d.is_ascii_alphanumeric() || d == '_') {
+                        break;
+                    }
+                    name.push(d);
+                    chars.next();
+                }
+                let n = match names.iter().position(|x| *x == name) {
+                    Some(i) => i + 1,
+                    None => {
+                        names.push(name);
+                        names.len()
+                    }
+                };
+                out.push_str(&format!("${n}"));
+            }
+            c => out.push(c),
+        }
+    }
+    (out, names)
+}
+
+/// A bound value.
+#[derive(Debug)]
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Param {
+    fn sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Param::Text(t) => t,
+            Param::Int(i) => i,
+        }
+    }
+}
+
+/// The mapping's constants as PostgreSQL binds them: as text (the SQL compares the column
+/// as text).
+fn constants(app: &App) -> HashMap<&'static str, Param> {
+    app.constants()
+        .into_iter()
+        .map(|(name, v)| {
+            let text = match v {
+                Value::Integer(i) => i.to_string(),
+                Value::Real(f) => f.to_string(),
+                Value::Text(t) => t,
+                Value::Null | Value::Blob(_) => String::new(),
+            };
+            (name, Param::Text(text))
+        })
+        .collect()
+}
+
+/// Stream the users matching `f`, in id order, to `each`: rows are read from the server as
+/// they are used (the client's channel holds one message at a time), so memory stays flat.
+pub fn for_each_user<F>(client: &mut Client, app: &App, f: &Filter, mut each: F) -> Result<()>
+where
+    F: FnMut(&ListRow<'_>) -> Result<()>,
+{
+    debug_assert_eq!(app.dialect, Dialect::Postgres);
+    let id = id_expr(client, app)?;
+    let limit = if f.limit.is_some() {
+        "LIMIT :limit"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "{} {} ORDER BY u.{} {limit}",
+        app.select_users_as(&id.expr),
+        users::list_where(app, 0, f),
+        app.map.id
+    );
+    let (sql, names) = positional(&sql);
+    let mut values = constants(app);
+    if let Some(p) = f.pattern {
+        values.insert(":pattern", Param::Text(p.to_owned()));
+    }
+    if let Some(l) = f.limit {
+        values.insert(":limit", Param::Int(i64::try_from(l).unwrap_or(i64::MAX)));
+    }
+    let params: Vec<&(dyn ToSql + Sync)> = names
+        .iter()
+        .map(|n| {
+            values
+                .get(n.as_str())
+                .map(Param::sql)
+                .ok_or_else(|| anyhow::anyhow!("no value for {n} in the users query"))
+        })
+        .collect::<Result<_>>()?;
+    let stmt = client.prepare(&sql)?;
+    let mut rows = client.query_raw(&stmt, params)?;
+    while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
+        each(&list_row(&row, id.integer)?)?;
+    }
+    Ok(())
+}
+
+fn list_row(row: &Row, integer: bool) -> Result<ListRow<'_>> {
+    let id = if integer {
+        Value::Integer(row.try_get::<_, i64>(0)?)
+    } else {
+        Value::Text(row.try_get::<_, String>(0)?)
+    };
+    let text =
+        |i| -> Result<Cow<'_, [u8]>> { Ok(Cow::Borrowed(row.try_get::<_, &str>(i)?.as_bytes())) };
+    let flag = |i| -> Result<bool> { Ok(row.try_get::<_, Option<bool>>(i)?.unwrap_or(false)) };
+    Ok(ListRow {
+        id,
+        username: text(1)?,
+        email: text(2)?,
+        is_admin: flag(3)?,
+        status: users::status(flag(4)?, flag(5)?),
+        reset_open_until: None,
+        last_2fa_change: None,
+    })
+}
+
+/// How the users' ids are read: as `bigint` when the column is an integer (so they print as
+/// numbers, as on SQLite), else as text (uuids, uids).
+struct IdExpr {
+    expr: String,
+    integer: bool,
+}
+
+fn id_expr(client: &mut Client, app: &App) -> Result<IdExpr> {
+    let col = format!("u.{}", app.map.id);
+    let probe = client.prepare(&format!("SELECT {col} FROM {} u LIMIT 0", app.map.users))?;
+    let integer = matches!(
+        probe.columns().first().map(postgres::Column::type_),
+        Some(&Type::INT2 | &Type::INT4 | &Type::INT8)
+    );
+    Ok(if integer {
+        IdExpr {
+            expr: format!("({col})::bigint"),
+            integer,
+        }
+    } else {
+        IdExpr {
+            expr: format!("({col})::text"),
+            integer,
+        }
+    })
+}
+
+/// The columns of `table` (a quoted name, looked up in the search path), none when there
+/// is no such table.
+pub fn columns(client: &mut Client, table: &str) -> Result<Vec<String>> {
+    let rows = client.query(
+        "SELECT a.attname::text FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+         ORDER BY a.attnum",
+        &[&table],
+    )?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// How many users the application has.
+pub fn count_users(client: &mut Client, app: &App) -> Result<i64> {
+    let row = client.query_one(&format!("SELECT count(*) FROM {}", app.map.users), &[])?;
+    Ok(row.try_get(0)?)
+}
+
+/// The application's settings table as key/value pairs (empty when none is mapped).
+pub fn settings(client: &mut Client, app: &App) -> Result<AppSettings> {
+    let Some(table) = &app.map.settings else {
+        return Ok(AppSettings::default());
+    };
+    let rows = client.query(
+        &format!("SELECT \"key\"::text, \"value\"::text FROM {table}"),
+        &[],
+    )?;
+    let map = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ))
+        })
+        .collect::<Result<_>>()?;
+    Ok(AppSettings(map))
+}
+
+/// The server's version, and the TLS version of this session (`None`: not encrypted).
+pub fn session(client: &mut Client) -> Result<(String, Option<String>)> {
+    let row = client.query_one(
+        "SELECT current_setting('server_version'),
+                (SELECT CASE WHEN s.ssl THEN s.version END FROM pg_catalog.pg_stat_ssl s
+                 WHERE s.pid = pg_backend_pid())",
+        &[],
+    )?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// The tables the mapping needs that the role may not read.
+pub fn unreadable(client: &mut Client, app: &App) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for (table, _) in app.needed() {
+        let row = client.query_one("SELECT has_table_privilege($1, 'SELECT')", &[&table])?;
+        if !row.try_get::<_, bool>(0)? {
+            missing.push(table);
+        }
+    }
+    Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_parameters_are_numbered_once_each() {
+        let (sql, names) = positional(
+            "SELECT u.\"a:b\", ':x', u.c::text FROM t u WHERE u.c::text = :admin_value \
+             AND lower(u.n) = lower(:pattern) OR lower(u.e) = lower(:pattern) LIMIT :limit",
+        );
+        assert_eq!(
+            sql,
+            "SELECT u.\"a:b\", ':x', u.c::text FROM t u WHERE u.c::text = $1 \
+             AND lower(u.n) = lower($2) OR lower(u.e) = lower($2) LIMIT $3"
+        );
+        assert_eq!(names, [":admin_value", ":pattern", ":limit"]);
+    }
+}

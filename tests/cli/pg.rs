@@ -1,0 +1,576 @@
+//! PostgreSQL, against a real server: each test starts a throwaway cluster of its own (from
+//! Debian's `postgresql` package: `initdb` once into a template, copied per test), listening
+//! on a private socket directory and a free port on 127.0.0.1, with TLS from a test CA and
+//! password (SCRAM) logins over TCP. PostgreSQL refuses to run as root: as root, the cluster
+//! belongs to the `postgres` user and is run through `setpriv`.
+//!
+//! What is proven: the URL and its password sources, TLS modes, `doctor`, and `list-users`
+//! on both engines giving the same output for the same users; commands that change the
+//! database refuse PostgreSQL before doing anything.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+
+use crate::smtp::Pki;
+use crate::support::*;
+
+const NEEDS: &str = "needs postgresql (.ci/run installs it)";
+
+/// The role twofactl logs in as over TCP, and its password.
+const ROLE: &str = "twofactl";
+const ROLE_PASSWORD: &str = "role-Pw-8c1f";
+
+/// The directory of PostgreSQL's server programs; fails (never skips) when there is none.
+fn bindir() -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .unwrap_or_else(|e| panic!("{NEEDS}: /usr/lib/postgresql: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop().unwrap_or_else(|| panic!("{NEEDS}: no initdb"))
+}
+
+/// `cmd` run as the owner of the cluster: the `postgres` user when the tests run as root.
+fn as_owner(program: &Path) -> StdCommand {
+    if is_root() {
+        let mut c = StdCommand::new("setpriv");
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+        ])
+        .arg(program);
+        c
+    } else {
+        StdCommand::new(program)
+    }
+}
+
+/// Give `path` (recursively) to the cluster's owner.
+fn own(path: &Path) {
+    if is_root() {
+        let ok = StdCommand::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "chown {}", path.display());
+    }
+}
+
+/// An initialised cluster, made once per test process and copied by each test.
+fn template() -> &'static Path {
+    static TEMPLATE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("twofactl-pg-template-")
+                .tempdir()
+                .unwrap();
+            own(dir.path());
+            let pwfile = dir.path().join("pw");
+            std::fs::write(&pwfile, "superuser-pw\n").unwrap();
+            own(&pwfile);
+            let out = as_owner(&bindir().join("initdb"))
+                .args(["-D"])
+                .arg(dir.path().join("data"))
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ])
+                .arg(format!("--pwfile={}", pwfile.display()))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            dir
+        })
+        .path()
+}
+
+/// A running throwaway PostgreSQL server.
+pub struct Pg {
+    dir: tempfile::TempDir,
+    server: Child,
+    pub port: u16,
+    /// The test CA's certificate (PEM file), which signed the server's for localhost and
+    /// 127.0.0.1.
+    pub ca: PathBuf,
+}
+
+impl Pg {
+    pub fn start() -> Pg {
+        let dir = tempfile::Builder::new()
+            .prefix("twofactl-pg-")
+            .tempdir()
+            .unwrap();
+        let data = dir.path().join("data");
+        let ok = StdCommand::new("cp")
+            .arg("-a")
+            .arg(template().join("data"))
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "copying the template cluster");
+        let pki = Pki::generate(false);
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &pki.ca_pem).unwrap();
+        std::fs::write(data.join("server.crt"), &pki.chain_pem).unwrap();
+        std::fs::write(data.join("server.key"), &pki.key_pem).unwrap();
+        chmod(&data.join("server.key"), 0o600);
+        own(dir.path());
+        chmod(dir.path(), 0o755);
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let server = as_owner(&bindir().join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1,127.0.0.2",
+                "-c",
+                "ssl=on",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let pg = Pg {
+            dir,
+            server,
+            port,
+            ca,
+        };
+        pg.wait_ready();
+        pg
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.superuser("postgres").is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not start: {}",
+                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The socket directory.
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A superuser session on `db`, over the socket.
+    pub fn superuser(&self, db: &str) -> Result<Client, postgres::Error> {
+        postgres::Config::new()
+            .host_path(self.socket_dir())
+            .port(self.port)
+            .user("postgres")
+            .dbname(db)
+            .connect(NoTls)
+    }
+
+    /// Make database `name` from `schema` (SQL), owned by the superuser, with the role
+    /// twofactl logs in as (which may read it).
+    pub fn database(&self, name: &str, schema: &str) -> Client {
+        let mut admin = self.superuser("postgres").unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!(
+                "DO $$ BEGIN
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}') THEN
+                     CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}';
+                   END IF;
+                 END $$;"
+            ))
+            .unwrap();
+        let mut db = self.superuser(name).unwrap();
+        db.batch_execute(schema).unwrap();
+        db.batch_execute(&format!(
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ROLE}"
+        ))
+        .unwrap();
+        db
+    }
+
+    /// The URL of database `db` over TCP for the role, with extra query `params`.
+    pub fn url(&self, host: &str, db: &str, params: &str) -> String {
+        let q = if params.is_empty() {
+            String::new()
+        } else {
+            format!("?{params}")
+        };
+        format!("postgresql://{ROLE}@{host}:{}/{db}{q}", self.port)
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // SIGINT: PostgreSQL's fast shutdown (the server's pid is the child's: setpriv execs).
+        let _ = StdCommand::new("kill")
+            .args(["-INT", &self.server.id().to_string()])
+            .status();
+        let _ = self.server.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The sample application's tables as PostgreSQL holds them (booleans, an identity id).
+pub const APP_SCHEMA_PG: &str = include_str!("../fixtures/postgres/app-schema.sql");
+
+/// Copy the users (and settings) of an SQLite sandbox into a PostgreSQL database of the
+/// sample schema.
+fn copy_users(sb: &Sandbox, pg: &mut Client) {
+    let conn = sb.conn();
+    let mut stmt = conn.prepare("SELECT key, value FROM settings").unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let (k, v): (String, String) = (r.get(0).unwrap(), r.get(1).unwrap());
+        pg.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)",
+            &[&k, &v],
+        )
+        .unwrap();
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, username, email, password_hash, is_admin, totp_secret, totp_enabled
+             FROM users ORDER BY id",
+        )
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let id: i64 = r.get(0).unwrap();
+        let name: String = r.get(1).unwrap();
+        let email: String = r.get(2).unwrap();
+        let hash: String = r.get(3).unwrap();
+        let admin: bool = r.get(4).unwrap();
+        let secret: Option<String> = r.get(5).unwrap();
+        let enabled: bool = r.get(6).unwrap();
+        pg.execute(
+            "INSERT INTO users (id, username, email, password_hash, is_admin, totp_secret, totp_enabled)
+             OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&(id as i32), &name, &email, &hash, &admin, &secret, &enabled],
+        )
+        .unwrap();
+    }
+}
+
+/// Run twofactl in `sb` with `--db url`, the role's password in PGPASSWORD and the test CA
+/// trusted, and `args`.
+fn run_pg(sb: &Sandbox, url: &str, args: &[&str]) -> Run {
+    let mut cmd = sb.cmd();
+    cmd.env("PGPASSWORD", ROLE_PASSWORD)
+        .arg("--db")
+        .arg(url)
+        .args(args);
+    Run::of(&mut cmd)
+}
+
+/// A sandbox whose config trusts the test CA for PostgreSQL.
+fn trusting(pg: &Pg) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write_config(&format!(
+        "[database]\nca_file = \"{}\"\n\n[mail]\ntransport = \"file\"\nfile_dir = \"outbox\"\nfrom = \"twofactl@example.com\"\n",
+        pg.ca.display()
+    ));
+    sb
+}
+
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn list_users_gives_the_same_output_on_postgresql_as_on_sqlite() {
+    let pg = Pg::start();
+    let sb = trusting(&pg);
+    let mut db = pg.database("app", APP_SCHEMA_PG);
+    copy_users(&sb, &mut db);
+    let url = pg.url("localhost", "app", "sslmode=verify-full");
+    for args in [
+        &["--format", "json", "list-users"][..],
+        &["--format", "csv", "list-users"],
+        &["list-users"],
+        &["--format", "json", "list-users", "--status", "enabled"],
+        &["--format", "json", "list-users", "--status", "pending"],
+        &["--format", "json", "list-users", "--status", "disabled"],
+        &["--format", "json", "list-users", "--admins"],
+        &["--format", "csv", "list-users", "--match", "EXAMPLE.org"],
+        &["--format", "csv", "list-users", "--match", "%"],
+        &["--format", "json", "list-users", "--limit", "2"],
+    ] {
+        let want = sb.run(args);
+        want.ok();
+        let got = run_pg(&sb, &url, args);
+        got.ok();
+        assert_eq!(got.out(), want.out(), "{args:?}");
+        assert!(!got.out().is_empty() || args.contains(&"%"), "{args:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn doctor_reports_the_server_tls_profile_rights_and_users() {
+    let pg = Pg::start();
+    let sb = trusting(&pg);
+    let mut db = pg.database("app", APP_SCHEMA_PG);
+    copy_users(&sb, &mut db);
+    let run = run_pg(
+        &sb,
+        &pg.url("localhost", "app", "sslmode=verify-full"),
+        &["doctor"],
+    );
+    run.ok();
+    let out = run.out();
+    assert!(out.contains("PostgreSQL 1"), "{out}");
+    assert!(out.contains("TLS: TLSv1.3 (sslmode verify-full)"), "{out}");
+    assert!(out.contains("profile default"), "{out}");
+    assert!(out.contains("may read every table"), "{out}");
+    assert!(out.contains(&format!("{} users", STANDARD.len())), "{out}");
+
+    // Without TLS the report says so.
+    let plain = run_pg(
+        &sb,
+        &pg.url("127.0.0.1", "app", "sslmode=disable"),
+        &["doctor"],
+    );
+    plain.ok();
+    assert!(
+        plain.out().contains("TLS: not encrypted (sslmode disable)"),
+        "{}",
+        plain.out()
+    );
+
+    // A table the role may not read fails the rights check, naming it.
+    db.batch_execute(&format!("REVOKE SELECT ON settings FROM {ROLE}"))
+        .unwrap();
+    let denied = run_pg(
+        &sb,
+        &pg.url("localhost", "app", "sslmode=verify-full"),
+        &["doctor"],
+    );
+    denied.code(8);
+    assert!(
+        denied.out().contains("may not read \"settings\""),
+        "{}",
+        denied.out()
+    );
+}
+
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn tls_modes_verify_as_libpq_does() {
+    let pg = Pg::start();
+    let sb = Sandbox::new();
+    pg.database("app", APP_SCHEMA_PG);
+    let list = ["--format", "json", "list-users"];
+    // Not trusted: verify-full refuses, naming the fix; require encrypts without verifying.
+    let refused = run_pg(
+        &sb,
+        &pg.url("localhost", "app", "sslmode=verify-full"),
+        &list,
+    );
+    refused.code(8).one_error_line();
+    assert!(refused.err().contains("certificate"), "{}", refused.err());
+    assert!(refused.err().contains("ca_file"), "{}", refused.err());
+    run_pg(&sb, &pg.url("localhost", "app", "sslmode=require"), &list).ok();
+    // Trusted, but the certificate names localhost and 127.0.0.1, not 127.0.0.2 (where the
+    // server listens too): verify-ca accepts, verify-full does not.
+    let sb = trusting(&pg);
+    run_pg(
+        &sb,
+        &pg.url("127.0.0.1", "app", "sslmode=verify-full"),
+        &list,
+    )
+    .ok();
+    run_pg(&sb, &pg.url("127.0.0.2", "app", "sslmode=verify-ca"), &list).ok();
+    let wrong_name = run_pg(
+        &sb,
+        &pg.url("127.0.0.2", "app", "sslmode=verify-full"),
+        &list,
+    );
+    wrong_name.code(8).one_error_line();
+    assert!(
+        wrong_name.err().contains("certificate"),
+        "{}",
+        wrong_name.err()
+    );
+    // A remote-looking host defaults to verify-full.
+    let remote = run_pg(
+        &sb,
+        &format!("postgresql://{ROLE}@nonexistent.invalid/app"),
+        &list,
+    );
+    remote.code(8).one_error_line();
+}
+
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn the_password_comes_from_a_file_pgpassword_or_pgpass_never_the_url() {
+    let pg = Pg::start();
+    let sb = trusting(&pg);
+    pg.database("app", APP_SCHEMA_PG);
+    let url = pg.url("localhost", "app", "sslmode=verify-full");
+    let list = |sb: &Sandbox, env: &[(&str, &str)]| {
+        let mut cmd = sb.cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.args(["--db", &url, "--format", "json", "list-users"]);
+        Run::of(&mut cmd)
+    };
+    // No password anywhere: the server refuses the login; the message names where to put one.
+    let refused = list(&sb, &[]);
+    refused.code(8).one_error_line();
+    assert!(refused.err().contains("PGPASSWORD"), "{}", refused.err());
+    // PGPASSWORD.
+    list(&sb, &[("PGPASSWORD", ROLE_PASSWORD)]).ok();
+    // ~/.pgpass, used only while no one else may read it.
+    let pgpass = sb.write(
+        ".pgpass",
+        format!(
+            "# host:port:db:role:password\nlocalhost:{}:app:{ROLE}:{ROLE_PASSWORD}\n",
+            pg.port
+        ),
+    );
+    chmod(&pgpass, 0o644);
+    list(&sb, &[]).code(8);
+    chmod(&pgpass, 0o600);
+    list(&sb, &[]).ok();
+    // [database] password_file wins over both.
+    std::fs::remove_file(&pgpass).unwrap();
+    let file = sb.write("db-password", format!("{ROLE_PASSWORD}\n"));
+    sb.write_config(&format!(
+        "[database]\nca_file = \"{}\"\npassword_file = \"{}\"\n",
+        pg.ca.display(),
+        file.display()
+    ));
+    list(&sb, &[("PGPASSWORD", "wrong")]).ok();
+    // A password in the URL is refused, and not repeated.
+    let mut cmd = sb.cmd();
+    cmd.args([
+        "--db",
+        &format!(
+            "postgresql://{ROLE}:{ROLE_PASSWORD}@localhost:{}/app",
+            pg.port
+        ),
+        "list-users",
+    ]);
+    let leaked = Run::of(&mut cmd);
+    leaked.code(8).one_error_line();
+    assert!(!leaked.err().contains(ROLE_PASSWORD), "{}", leaked.err());
+    assert!(leaked.err().contains("password_file"), "{}", leaked.err());
+}
+
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn commands_that_change_the_database_refuse_postgresql_and_change_nothing() {
+    let pg = Pg::start();
+    let sb = trusting(&pg);
+    let mut db = pg.database("app", APP_SCHEMA_PG);
+    copy_users(&sb, &mut db);
+    let url = pg.url("localhost", "app", "sslmode=verify-full");
+    let before: i64 = db
+        .query_one(
+            "SELECT count(*) FROM users WHERE totp_secret IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    for args in [
+        &[
+            "admin-reset",
+            "alice",
+            "--reason",
+            "r",
+            "--yes",
+            "--no-notify",
+        ][..],
+        &["request-reset", "alice", "--password-stdin"],
+        &["verify", "alice", "--code-stdin"],
+        &["enroll", "dave"],
+        &["audit"],
+    ] {
+        let run = run_pg(&sb, &url, args);
+        run.code(8).one_error_line();
+        assert!(run.err().contains("PostgreSQL"), "{args:?}: {}", run.err());
+    }
+    let after: i64 = db
+        .query_one(
+            "SELECT count(*) FROM users WHERE totp_secret IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(before, after);
+    let tables: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'twofactl%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "nothing of twofactl's was created");
+}
+
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn list_users_streams_100_000_users_in_flat_memory() {
+    let pg = Pg::start();
+    let sb = trusting(&pg);
+    let mut db = pg.database("app", APP_SCHEMA_PG);
+    db.batch_execute(
+        "INSERT INTO users (username, email, password_hash, totp_secret, totp_enabled)
+         SELECT 'user' || lpad(i::text, 6, '0'), 'user' || i || '@example.com', 'x', 'KEY', true
+         FROM generate_series(0, 99999) i",
+    )
+    .unwrap();
+    let url = pg.url("localhost", "app", "sslmode=verify-full");
+    let (exit, peak_kib) = peak_rss_env(
+        &sb,
+        &[("PGPASSWORD", ROLE_PASSWORD)],
+        &["--db", &url, "--format", "csv", "list-users"],
+    );
+    assert_eq!(exit, Some(0));
+    assert!(
+        peak_kib < 32 * 1024,
+        "list-users of 100,000 users peaked at {:.1} MiB",
+        peak_kib as f64 / 1024.0
+    );
+}
