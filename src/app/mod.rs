@@ -330,6 +330,18 @@ pub fn truthy(expr: &str) -> String {
     )
 }
 
+/// Whether a value counts as true, as [`truthy`] reads it in SQL: non-zero numbers, text and
+/// blobs other than empty and `0`; NULL is false.
+pub fn truthy_value(v: rusqlite::types::ValueRef<'_>) -> bool {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => false,
+        ValueRef::Integer(n) => n != 0,
+        ValueRef::Real(f) => f != 0.0,
+        ValueRef::Text(t) | ValueRef::Blob(t) => !matches!(t, b"" | b"0"),
+    }
+}
+
 /// Quote an SQL identifier.
 pub fn q(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -489,26 +501,80 @@ impl App {
     }
 
     /// [`App::select_users`] with the id read as `id` (an SQL expression).
+    ///
+    /// On SQLite, the username, an e-mail column and flag columns (the admin flag, the key's
+    /// enabled flag) are selected as stored, and read by [`App::flags`] and as text by the
+    /// caller: the same answers as `coalesce` and [`truthy`] in SQL, but a CASE per row and
+    /// column cost SQLite about as much as reading the rows (1.4 s instead of 0.9 s for a
+    /// million users).
     pub fn select_users_as(&self, id: &str) -> String {
         let (has, on) = self.state_sql();
+        let m = &self.map;
+        let raw = self.dialect == Dialect::Sqlite;
+        let name = if raw {
+            format!("u.{}", m.username)
+        } else {
+            format!(
+                "coalesce({}, '')",
+                self.dialect.text(&format!("u.{}", m.username))
+            )
+        };
+        let email = match (&m.email, raw) {
+            (Email::Column(c), true) => format!("u.{c}"),
+            _ => self.email_sql(),
+        };
+        let admin = match (&m.admin, raw) {
+            (Admin::Flag(c), true) => format!("u.{c}"),
+            _ => self.admin_sql(),
+        };
+        let on = self.raw_active().map_or(on, |f| format!("u.{f}"));
         format!(
-            "SELECT {id}, coalesce({name}, ''), {email}, {admin}, {has}, {on} FROM {users} u",
-            name = self.dialect.text(&format!("u.{}", self.map.username)),
-            email = self.email_sql(),
-            admin = self.admin_sql(),
-            users = self.map.users,
+            "SELECT {id}, {name}, {email}, {admin}, {has}, {on} FROM {users} u",
+            users = m.users,
         )
     }
 
+    /// The key's enabled flag, when [`App::select_users`] selects it as stored (SQLite, a
+    /// flag column of the users table).
+    fn raw_active(&self) -> Option<&str> {
+        match (&self.map.key, self.dialect) {
+            (
+                KeyStore::Columns {
+                    active: Active::Flag(f),
+                    ..
+                },
+                Dialect::Sqlite,
+            ) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// (is administrator, has a key, the key is active) from columns 3 to 5 of
+    /// [`App::select_users`].
+    pub fn flags(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<(bool, bool, bool)> {
+        let has = truthy_value(row.get_ref(4)?);
+        let on = truthy_value(row.get_ref(5)?);
+        Ok((
+            truthy_value(row.get_ref(3)?),
+            has,
+            if self.raw_active().is_some() {
+                has && on
+            } else {
+                on
+            },
+        ))
+    }
+
     /// A row of [`App::select_users`].
-    pub fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppUser> {
+    pub fn user_from_row(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<AppUser> {
+        let (is_admin, has_key, active) = self.flags(row)?;
         Ok(AppUser {
             id: row.get(0)?,
             username: text(row.get_ref(1)?),
             email: text(row.get_ref(2)?),
-            is_admin: row.get::<_, Option<bool>>(3)?.unwrap_or(false),
-            has_key: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
-            active: row.get::<_, Option<bool>>(5)?.unwrap_or(false),
+            is_admin,
+            has_key,
+            active,
         })
     }
 
@@ -533,7 +599,7 @@ impl App {
         stmt.raw_bind_parameter(i, id)?;
         let mut rows = stmt.raw_query();
         Ok(match rows.next()? {
-            Some(r) => Some(Self::user_from_row(r)?),
+            Some(r) => Some(self.user_from_row(r)?),
             None => None,
         })
     }

@@ -86,15 +86,6 @@ fn bytes<'a>(row: &'a Row<'_>, i: usize) -> rusqlite::Result<Cow<'a, [u8]>> {
     })
 }
 
-fn truthy(row: &Row<'_>, i: usize) -> rusqlite::Result<bool> {
-    Ok(match row.get_ref(i)? {
-        ValueRef::Null => false,
-        ValueRef::Integer(n) => n != 0,
-        ValueRef::Real(f) => f != 0.0,
-        ValueRef::Text(t) | ValueRef::Blob(t) => !matches!(t, b"" | b"0"),
-    })
-}
-
 /// What a name typed by an operator resolved to.
 #[derive(Debug)]
 pub enum Lookup {
@@ -132,7 +123,7 @@ impl<'c> Resolver<'c> {
 
     /// A username, or else an e-mail address (only tried for names containing `@`).
     pub fn lookup(&mut self, name: &str) -> Result<Lookup> {
-        if let Some(u) = first(&mut self.by_name, name)? {
+        if let Some(u) = first(self.app, &mut self.by_name, name)? {
             return Ok(Lookup::Found(u.into()));
         }
         if !name.contains('@') {
@@ -156,7 +147,7 @@ impl<'c> Resolver<'c> {
         let Some(one) = rows.next()? else {
             return Ok(Lookup::Missing);
         };
-        let user = App::user_from_row(one)?;
+        let user = self.app.user_from_row(one)?;
         Ok(if rows.next()?.is_some() {
             Lookup::Ambiguous
         } else {
@@ -166,12 +157,12 @@ impl<'c> Resolver<'c> {
 }
 
 /// The first row of `stmt` with `:name` bound to `name`.
-fn first(stmt: &mut rusqlite::Statement<'_>, name: &str) -> Result<Option<AppUser>> {
+fn first(app: &App, stmt: &mut rusqlite::Statement<'_>, name: &str) -> Result<Option<AppUser>> {
     let i = stmt.parameter_index(":name")?.expect("in the SQL");
     stmt.raw_bind_parameter(i, name)?;
     let mut rows = stmt.raw_query();
     Ok(match rows.next()? {
-        Some(r) => Some(App::user_from_row(r)?),
+        Some(r) => Some(app.user_from_row(r)?),
         None => None,
     })
 }
@@ -348,11 +339,12 @@ where
     let mut rows = stmt.raw_query();
     while let Some(row) = rows.next()? {
         let id: Value = row.get(0)?;
+        let (is_admin, has, on) = app.flags(row)?;
         let r = ListRow {
             username: bytes(row, 1)?,
             email: bytes(row, 2)?,
-            is_admin: truthy(row, 3)?,
-            status: match status(truthy(row, 4)?, truthy(row, 5)?) {
+            is_admin,
+            status: match status(has, on) {
                 Status::Disabled if pending.value_for(&id)?.is_some() => Status::Pending,
                 s => s,
             },

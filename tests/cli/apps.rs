@@ -14,9 +14,9 @@
 //!
 //! The modules below hold one application each; this one holds what they share.
 
-mod django;
+pub mod django;
 mod generic;
-mod gitea;
+pub mod gitea;
 mod kanboard;
 mod nextcloud;
 mod vaultwarden;

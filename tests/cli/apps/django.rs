@@ -220,7 +220,7 @@ fn django_self_service_checks_pbkdf2_sha256() {
 
 /// The interpreter with Django and django-otp: `TWOFACTL_TEST_PYTHON`, or `.venv/bin/python`
 /// at the repository's root (made by .ci/run). A missing one fails the test.
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let path = std::env::var_os("TWOFACTL_TEST_PYTHON").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
         PathBuf::from,

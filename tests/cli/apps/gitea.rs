@@ -59,7 +59,7 @@ fn fill(conn: &Connection, blob_secrets: bool) {
     );
 }
 
-fn gitea() -> Sandbox {
+pub fn gitea() -> Sandbox {
     sandbox("gitea", "gitea", |conn| {
         fill(conn, false);
         exec(
