@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Benchmark twofactl's list-users on PostgreSQL, side by side with psql --csv on the same
+# columns, on this machine, in one run.
+#
+# Usage: bench/postgres.sh [--users N] [--runs K] [--no-build] [--bin PATH]
+#
+#   --users N        users in the largest generated database     (default 1000000)
+#   --runs K         timed runs per command and size, median reported (default 5)
+#   --no-build       do not run `cargo build --release`; use the existing binary
+#   --bin PATH       benchmark this twofactl binary instead (implies --no-build)
+#
+# What it does:
+#   1. Starts a throwaway PostgreSQL cluster from Debian's postgresql package (initdb in a
+#      temporary directory, as the postgres user when run as root; a private Unix socket, no
+#      TCP; fsync off), and makes the sample application's tables from
+#      tests/fixtures/postgres/app-schema.sql, at 10, N/10 and N users (every 50th an admin;
+#      60% 2FA enabled, 20% pending, 20% disabled, as bench/run.sh does on SQLite).
+#   2. At each size, K interleaved rounds (order alternated) of
+#        twofactl --db postgresql://postgres@/app?host=SOCKET... list-users --format csv
+#      and psql --csv on the same socket running a SELECT of the same seven columns (the
+#      status as a CASE, NULL for twofactl's own two), both > /dev/null. Wall time, CPU and
+#      peak RSS (/usr/bin/time -f %M). The server's CPU is not in either figure.
+#   3. Checks both outputs once (untimed): rows, statuses and administrators as generated.
+#   4. Prints a Markdown table and writes it to bench/results-postgres.md (overwritten).
+#
+# Progress goes to stderr; the results go to stdout and bench/results-postgres.md.
+
+set -euo pipefail
+export LC_ALL=C
+
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+say() { printf 'bench: %s\n' "$*" >&2; }
+usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"; }
+
+USERS=1000000
+RUNS=5
+BUILD=1
+BIN_ARG=
+while (( $# )); do
+    case $1 in
+        --users) (( $# >= 2 )) || die "--users needs a value"; USERS=$2; shift 2 ;;
+        --runs) (( $# >= 2 )) || die "--runs needs a value"; RUNS=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --bin) (( $# >= 2 )) || die "--bin needs a value"; BIN_ARG=$2; BUILD=0; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+[[ $USERS =~ ^[0-9]+$ ]] && (( USERS >= 10 )) || die "--users needs an integer >= 10"
+[[ $RUNS =~ ^[0-9]+$ ]] && (( RUNS >= 1 )) || die "--runs needs an integer >= 1"
+
+(( BASH_VERSINFO[0] >= 5 )) || die "bash >= 5 is needed (EPOCHREALTIME)"
+[[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) not found (apt-get install -y time)"
+command -v psql >/dev/null || die "psql not found (apt-get install -y postgresql)"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -x $PGBIN/initdb ]] || die "no PostgreSQL server programs (apt-get install -y postgresql)"
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCHEMA=$ROOT/tests/fixtures/postgres/app-schema.sql
+BIN=$ROOT/target/release/twofactl
+if [[ -n $BIN_ARG ]]; then BIN=$(cd "$(dirname "$BIN_ARG")" && pwd)/$(basename "$BIN_ARG"); fi
+RESULTS=$ROOT/bench/results-postgres.md
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/twofactl-bench-pg.XXXXXX")
+chmod 755 "$TMP"
+as_owner() { if (( EUID == 0 )); then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi; }
+PORT=$(( 40000 + RANDOM % 20000 ))
+stop() {
+    as_owner "$PGBIN/pg_ctl" -D "$TMP/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf -- "$TMP"
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(TWOFACTL_|PG)' || true)
+export XDG_CONFIG_HOME=$TMP/xdg
+mkdir -p "$XDG_CONFIG_HOME"
+: >"$TMP/config.toml"
+export TWOFACTL_CONFIG=$TMP/config.toml
+
+if (( BUILD )); then
+    say "cargo build --release"
+    (cd "$ROOT" && cargo build --release >&2) || die "cargo build --release failed"
+fi
+[[ -x $BIN ]] || die "$BIN not found (run without --no-build)"
+
+# ---------------------------------------------------------------- the cluster
+
+(( EUID == 0 )) && chown postgres: "$TMP"
+as_owner "$PGBIN/initdb" -D "$TMP/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C >/dev/null ||
+    die "initdb failed"
+as_owner "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/server.log" -w \
+    -o "-p $PORT -k $TMP -c listen_addresses='' -c fsync=off -c full_page_writes=off" start >/dev/null ||
+    die "the server did not start: $(cat "$TMP/server.log")"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$TMP" -p "$PORT" -U postgres)
+URL="postgresql://postgres@/app?host=$TMP&port=$PORT&sslmode=disable"
+SERVER_VERSION=$("${PSQL[@]}" -d postgres -Atc 'SHOW server_version')
+
+# gen_db N: database app with N users (see the header for who has what).
+gen_db() {
+    local n=$1 t0 t1
+    t0=${EPOCHREALTIME//[!0-9]/}
+    "${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS app' -c 'CREATE DATABASE app' >/dev/null
+    "${PSQL[@]}" -d app -f "$SCHEMA" >/dev/null
+    "${PSQL[@]}" -d app >/dev/null <<EOF
+INSERT INTO users (id, username, email, password_hash, is_admin, totp_secret, totp_enabled)
+OVERRIDING SYSTEM VALUE
+SELECT i, 'user' || lpad(i::text, 7, '0'), 'user' || lpad(i::text, 7, '0') || '@example.com',
+       '\$argon2id\$v=19\$m=19456,t=2,p=1\$c2FsdHNhbHQ\$aGFzaGhhc2hoYXNo', i % 50 = 0,
+       CASE WHEN i % 10 < 8 THEN 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' END, i % 10 < 6
+FROM generate_series(1, $n) i;
+VACUUM ANALYZE;
+EOF
+    t1=${EPOCHREALTIME//[!0-9]/}
+    say "generated app: $n users in $(( (t1 - t0) / 1000 )) ms"
+}
+
+expect() { # expect N: "enabled pending disabled admins"
+    awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) { r = i % 10; if (r < 6) e++; else if (r < 8) p++; else d++ }
+        printf "%d %d %d %d", e, p, d, int(n / 50) }'
+}
+
+SQL="SELECT u.id, u.username, u.email, u.is_admin, CASE WHEN u.totp_enabled AND u.totp_secret <> '' THEN 'enabled' WHEN u.totp_secret <> '' THEN 'pending' ELSE 'disabled' END AS status, NULL AS reset_open_until, NULL AS last_2fa_change FROM users u ORDER BY u.id"
+
+# ---------------------------------------------------------------- measurement
+
+T_US=0 RSS_KB=0 CPU_S=0
+run_timed() { # run_timed OUT CMD...
+    local out=$1 t0 t1 rc=0 user sys
+    shift
+    t0=${EPOCHREALTIME//[!0-9]/}
+    /usr/bin/time -f '%M %U %S' -o "$TMP/time.out" "$@" </dev/null >"$out" 2>"$TMP/stderr" || rc=$?
+    t1=${EPOCHREALTIME//[!0-9]/}
+    (( rc == 0 )) || { head -c 4000 "$TMP/stderr" >&2; die "command failed with exit $rc: $*"; }
+    T_US=$(( t1 - t0 ))
+    read -r RSS_KB user sys <<<"$(tail -n 1 "$TMP/time.out")"
+    CPU_S=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+}
+declare -A TIMES=() RSSES=() CPUS=()
+record() { TIMES[$1]+="$T_US "; RSSES[$1]+="$RSS_KB "; CPUS[$1]+="$CPU_S "; }
+median() {
+    tr ' ' '\n' <<<"$1" | awk NF | sort -n |
+        awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+maxof() { tr ' ' '\n' <<<"$1" | awk NF | sort -n | tail -n 1; }
+fmt_ms() { awk -v t="$1" 'BEGIN { printf "%.1f ms", t / 1000 }'; }
+fmt_mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+raw() { tr ' ' '\n' <<<"$1" | awk NF | awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $1 / 1000 }'; }
+
+run_cmd() { # run_cmd NAME OUT
+    case $1 in
+        twofactl) run_timed "$2" "$BIN" --db "$URL" list-users --format csv ;;
+        psql) run_timed "$2" "${PSQL[@]}" -d app --csv -c "$SQL" ;;
+    esac
+}
+
+check_output() { # check_output FILE N
+    local got want
+    want=$(expect "$2")
+    got=$(tail -n +2 "$1" | awk -F, '{ s[$5]++; if ($4 == "true" || $4 == "t") a++ }
+        END { printf "%d %d %d %d", s["enabled"], s["pending"], s["disabled"], a }')
+    [[ $got == "$want" ]] || die "sanity check: $1 on $2 users gave '$got', expected '$want'"
+}
+
+NAMES=(twofactl psql)
+SIZES=()
+for s in 10 $((USERS / 10)) "$USERS"; do
+    [[ " ${SIZES[*]:-} " == *" $s "* ]] || SIZES+=("$s")
+done
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+for n in "${SIZES[@]}"; do
+    gen_db "$n"
+    for name in "${NAMES[@]}"; do
+        run_cmd "$name" "$TMP/warm.out"
+        check_output "$TMP/warm.out" "$n"
+    done
+    for (( r = 0; r < RUNS; r++ )); do
+        if (( r % 2 )); then order=(psql twofactl); else order=(twofactl psql); fi
+        line="$n users, round $((r + 1))/$RUNS:"
+        for name in "${order[@]}"; do
+            run_cmd "$name" /dev/null
+            record "$n:$name"
+            line+=" $name $(fmt_ms "$T_US") $(fmt_mib "$RSS_KB")"
+        done
+        say "$line"
+    done
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- report
+
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commit")
+if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then GIT_REV+=" (dirty)"; fi
+report() {
+    local n tf pg
+    echo "# twofactl benchmark: list-users on PostgreSQL"
+    echo
+    echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "- git rev: $GIT_REV; twofactl: $("$BIN" --version | head -n 1)"
+    echo "- machine: $(nproc) CPUs, $(grep -m1 '^model name' /proc/cpuinfo | sed 's/^.*: //'), $(uname -sr); load average $LOAD_START at start, $LOAD_END at end"
+    echo "- PostgreSQL $SERVER_VERSION (a throwaway cluster, Unix socket, no TLS); psql $(psql --version | awk '{ print $3 }')"
+    echo "- parameters: --users $USERS --runs $RUNS"
+    echo
+    echo "Median wall time of $RUNS interleaved rounds after an untimed warm-up; ratio ="
+    echo "twofactl / psql (below 1.00: twofactl faster); CPU is the client's user+sys; peak RSS"
+    echo "is the client's largest \`/usr/bin/time -f %M\`."
+    echo
+    echo "| users | twofactl csv | psql --csv | ratio | twofactl CPU | psql CPU | twofactl peak RSS | psql peak RSS |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for n in "${SIZES[@]}"; do
+        tf=$(median "${TIMES[$n:twofactl]}")
+        pg=$(median "${TIMES[$n:psql]}")
+        echo "| $n | $(fmt_ms "$tf") | $(fmt_ms "$pg") | $(ratio "$tf" "$pg") | $(median "${CPUS[$n:twofactl]}") s | $(median "${CPUS[$n:psql]}") s | $(fmt_mib "$(maxof "${RSSES[$n:twofactl]}")") | $(fmt_mib "$(maxof "${RSSES[$n:psql]}")") |"
+    done
+    echo
+    echo "Target: at most psql's time at $USERS users (ratio <= 1.0), memory flat in the user count."
+    echo
+    echo "Commands:"
+    echo
+    echo "- twofactl: \`twofactl --db 'postgresql://postgres@/app?host=SOCKET&port=PORT&sslmode=disable' list-users --format csv > /dev/null\`"
+    echo "- psql: \`psql -X --csv -h SOCKET -p PORT -U postgres -d app -c \"$SQL\" > /dev/null\`"
+    echo
+    echo "Raw wall times (ms), in run order:"
+    echo
+    for n in "${SIZES[@]}"; do
+        echo "- $n users: twofactl $(raw "${TIMES[$n:twofactl]}"); psql $(raw "${TIMES[$n:psql]}")"
+    done
+}
+report | tee "$RESULTS"
