@@ -111,6 +111,32 @@ fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
                 return (Exit::Interrupted, None);
             }
         }
+        if let Some(code) = cause
+            .downcast_ref::<postgres::Error>()
+            .and_then(postgres::Error::code)
+        {
+            match code.code() {
+                // lock_not_available: lock_timeout ran out.
+                "55P03" => {
+                    return (
+                        Exit::Busy,
+                        Some(
+                            "the application holds a lock on its tables; try again, or raise [database] busy_timeout (PostgreSQL's lock_timeout)",
+                        ),
+                    );
+                }
+                // insufficient_privilege
+                "42501" => {
+                    return (
+                        Exit::Config,
+                        Some(
+                            "GRANT SELECT on the application's tables to the role (twofactl doctor lists those it may not read)",
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
         if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
         {
             match e.code {

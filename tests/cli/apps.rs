@@ -15,12 +15,12 @@
 //! The modules below hold one application each; this one holds what they share.
 
 pub mod django;
-mod generic;
+pub mod generic;
 pub mod gitea;
-mod kanboard;
-mod nextcloud;
-mod vaultwarden;
-mod wallabag;
+pub mod kanboard;
+pub mod nextcloud;
+pub mod vaultwarden;
+pub mod wallabag;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -92,7 +92,7 @@ fn fill(conn: &Connection) {
     device(conn, 4, "new phone", false, &key_of("carol"));
 }
 
-fn django() -> Sandbox {
+pub fn django() -> Sandbox {
     sandbox("django", "django-otp", fill)
 }
 

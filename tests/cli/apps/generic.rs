@@ -64,7 +64,7 @@ fn hex_key(name: &str) -> String {
 
 /// root (owner: TOTP and a security key), ann (TOTP and a security key, two logins), ben (a
 /// TOTP key not yet active), cal (a security key only), deb (nothing).
-fn accounts() -> Sandbox {
+pub fn accounts() -> Sandbox {
     let sb = Sandbox::empty();
     let conn = Connection::open(&sb.db).unwrap();
     conn.execute_batch(SCHEMA).unwrap();

@@ -92,7 +92,7 @@ fn fill(conn: &Connection) {
     );
 }
 
-fn kanboard() -> Sandbox {
+pub fn kanboard() -> Sandbox {
     sandbox("kanboard", "kanboard", fill)
 }
 

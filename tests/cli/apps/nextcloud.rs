@@ -119,7 +119,7 @@ fn fill(conn: &Connection) {
     pref(conn, "carol", "login_token", "cookie-carol", "1700000000");
 }
 
-fn nextcloud() -> Sandbox {
+pub fn nextcloud() -> Sandbox {
     sandbox("nextcloud", "nextcloud", fill)
 }
 

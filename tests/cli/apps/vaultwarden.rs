@@ -118,7 +118,7 @@ fn fill(conn: &Connection) {
     );
 }
 
-fn vaultwarden() -> Sandbox {
+pub fn vaultwarden() -> Sandbox {
     sandbox("vaultwarden", "vaultwarden", fill)
 }
 

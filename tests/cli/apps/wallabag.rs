@@ -94,12 +94,12 @@ fn fill(conn: &Connection) {
     );
 }
 
-fn wallabag() -> Sandbox {
+pub fn wallabag() -> Sandbox {
     sandbox("wallabag", "wallabag", fill)
 }
 
 /// wallabag 2.6: the same without the `google_authenticator` column.
-fn wallabag_2_6() -> Sandbox {
+pub fn wallabag_2_6() -> Sandbox {
     sandbox("wallabag", "wallabag", |conn| {
         fill(conn);
         exec(
