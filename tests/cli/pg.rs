@@ -500,6 +500,25 @@ fn tls_modes_verify_as_libpq_does() {
         "{}",
         wrong_name.err()
     );
+    // PGSSLMODE stands in for a URL without sslmode, as in libpq; a bad one is exit 8.
+    let env_mode = |mode: &str| {
+        let mut cmd = sb.cmd();
+        cmd.env("PGPASSWORD", ROLE_PASSWORD)
+            .env("PGSSLMODE", mode)
+            .args([
+                "--db",
+                &pg.url("127.0.0.2", "app", ""),
+                "--format",
+                "json",
+                "list-users",
+            ]);
+        Run::of(&mut cmd)
+    };
+    env_mode("verify-ca").ok();
+    env_mode("verify-full").code(8).one_error_line();
+    let bad = env_mode("maybe");
+    bad.code(8).one_error_line();
+    assert!(bad.err().contains("PGSSLMODE"), "{}", bad.err());
     // A remote-looking host defaults to verify-full.
     let remote = run_pg(
         &sb,

@@ -3,7 +3,7 @@
 //!
 //! The URL follows libpq's: `postgresql://USER@HOST:PORT/DBNAME?sslmode=MODE`, with `host=`
 //! in the query for a Unix socket directory. What it leaves out comes from libpq's variables
-//! (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`), then libpq's defaults (the socket directory,
+//! (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGSSLMODE`), then libpq's defaults (the socket directory,
 //! 5432, the OS user, a database named like the role). A password in the URL is refused: the
 //! URL is given with `--db`, shown by `doctor` and kept in shell history. The password comes
 //! from `[database] password_file`, `PGPASSWORD` or the password file (`PGPASSFILE`,
@@ -144,13 +144,22 @@ impl Target {
         });
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("twofactl");
-        let sslmode = sslmode
-            .or_else(|| env("PGSSLMODE").and_then(|m| SslMode::parse(&m)))
-            .unwrap_or(if local {
-                SslMode::Prefer
-            } else {
-                SslMode::VerifyFull
-            });
+        let from_env = match env("PGSSLMODE") {
+            Some(m) => Some(SslMode::parse(&m).ok_or_else(|| {
+                fail(
+                    Exit::Config,
+                    format!(
+                        "PGSSLMODE {m:?} is not disable, prefer, require, verify-ca or verify-full"
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let sslmode = sslmode.or(from_env).unwrap_or(if local {
+            SslMode::Prefer
+        } else {
+            SslMode::VerifyFull
+        });
         Ok(Target {
             config,
             sslmode,
@@ -191,7 +200,7 @@ impl Target {
         let mut client = config.connect(tls).map_err(|e| connect_failure(self, &e))?;
         let ms = settings.lock_timeout.as_millis();
         client.batch_execute(&format!(
-            "SET lock_timeout = {ms}; SET idle_in_transaction_session_timeout = 0;{}",
+            "SET lock_timeout = {ms};{}",
             if read_only {
                 " SET default_transaction_read_only = on;"
             } else {
