@@ -429,6 +429,14 @@ impl Config {
                 .hint("keep path for an SQLite file, or url for PostgreSQL")
                 .into());
             }
+            (Some(p), None) if p.to_str().is_some_and(is_postgres_url) => {
+                return Err(fail(
+                    Exit::Config,
+                    "[database] path holds a PostgreSQL URL; nothing was done",
+                )
+                .hint("put the URL in [database] url")
+                .into());
+            }
             (Some(p), None) => Some(Database::File(p)),
             (None, Some(u)) if is_postgres_url(&u) => Some(Database::Url(u)),
             (None, Some(_)) => {
@@ -541,6 +549,7 @@ fn absolutize_paths(table: &mut toml::Table, base: &Path) {
             && let Some(toml::Value::String(s)) = t.get_mut(*key)
             && Path::new(s.as_str()).is_relative()
             && !s.is_empty()
+            && !is_postgres_url(s)
         {
             *s = base.join(&*s).to_string_lossy().into_owned();
         }

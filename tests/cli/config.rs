@@ -233,6 +233,15 @@ fn a_bad_value_is_exit_8_naming_the_key() {
     assert_config_refused("[mail]\ntransport = \"pigeon\"\n", "transport");
     assert_config_refused("[reset]\nmax_attempts = 0\n", "max_attempts");
     assert_config_refused("[reset]\ncode_ttl = \"forever\"\n", "code_ttl");
+    assert_config_refused(
+        "[database]\npath = \"postgresql://app@db.example.com/app\"\n",
+        "path holds a PostgreSQL URL",
+    );
+    assert_config_refused(
+        "[database]\npath = \"app.db\"\nurl = \"postgresql://app@db.example.com/app\"\n",
+        "both path and url",
+    );
+    assert_config_refused("[database]\nurl = \"mysql://db/app\"\n", "url");
     assert_config_refused("[totp]\nissuer = \"a:b\"\n", "issuer");
 }
 

@@ -519,6 +519,17 @@ fn tls_modes_verify_as_libpq_does() {
     let bad = env_mode("maybe");
     bad.code(8).one_error_line();
     assert!(bad.err().contains("PGSSLMODE"), "{}", bad.err());
+    // [database] url does what --db does.
+    let configured = Sandbox::new();
+    configured.write_config(&format!(
+        "[database]\nurl = \"{}\"\nca_file = \"{}\"\n",
+        pg.url("localhost", "app", "sslmode=verify-full"),
+        pg.ca.display()
+    ));
+    let mut cmd = configured.cmd();
+    cmd.env("PGPASSWORD", ROLE_PASSWORD)
+        .args(["--format", "json", "list-users"]);
+    Run::of(&mut cmd).ok();
     // A remote-looking host defaults to verify-full.
     let remote = run_pg(
         &sb,
