@@ -1205,7 +1205,7 @@ fn new_uuid() -> Result<String> {
 }
 
 /// A column as text, whatever its storage class (invalid UTF-8 replaced).
-fn text(v: rusqlite::types::ValueRef<'_>) -> String {
+pub(crate) fn text(v: rusqlite::types::ValueRef<'_>) -> String {
     use rusqlite::types::ValueRef;
     match v {
         ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),

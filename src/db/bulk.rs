@@ -355,12 +355,12 @@ const TO_RESET: &str = "SELECT user_id FROM temp.twofactl_targets
 /// statements in all rather than a few per user: as [`App::reset`] resets one, and the keys
 /// twofactl holds pending for them dropped. Their logins are those `resolve` counted.
 pub fn reset(conn: &Connection, app: &App, from: i64, to: i64) -> Result<()> {
-    let bounds = || vec![(":lo", Value::Integer(from)), (":hi", Value::Integer(to))];
     let mut discard = conn.prepare_cached(&format!(
         "DELETE FROM twofactl_pending_keys WHERE user_id IN ({TO_RESET})"
     ))?;
     discard.execute(rusqlite::named_params! {":lo": from, ":hi": to})?;
-    app.reset_users(conn, &Who::selected(TO_RESET, bounds()))?;
+    let bounds = vec![(":lo", Value::Integer(from)), (":hi", Value::Integer(to))];
+    app.reset_users(conn, &Who::selected(TO_RESET, bounds))?;
     Ok(())
 }
 

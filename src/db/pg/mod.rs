@@ -50,7 +50,8 @@ impl SslMode {
         }
     }
 
-    fn parse(s: &str) -> Option<SslMode> {
+    /// `s` as a mode; the error names `what` (the URL's `sslmode`, `PGSSLMODE`) and the modes.
+    fn parse(s: &str, what: &str) -> Result<SslMode, String> {
         [
             SslMode::Disable,
             SslMode::Prefer,
@@ -60,6 +61,9 @@ impl SslMode {
         ]
         .into_iter()
         .find(|m| m.as_str() == s)
+        .ok_or_else(|| {
+            format!("{what} {s:?} is not disable, prefer, require, verify-ca or verify-full")
+        })
     }
 }
 
@@ -98,11 +102,7 @@ impl Target {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("sslmode", v)) => {
-                    sslmode = Some(SslMode::parse(v).ok_or_else(|| {
-                        bad_url(format!(
-                            "sslmode {v:?} is not disable, prefer, require, verify-ca or verify-full"
-                        ))
-                    })?);
+                    sslmode = Some(SslMode::parse(v, "sslmode").map_err(bad_url)?);
                 }
                 Some(("password", _)) => return Err(password_in_url()),
                 _ => rest.push(pair),
@@ -144,17 +144,10 @@ impl Target {
         });
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("twofactl");
-        let from_env = match env("PGSSLMODE") {
-            Some(m) => Some(SslMode::parse(&m).ok_or_else(|| {
-                fail(
-                    Exit::Config,
-                    format!(
-                        "PGSSLMODE {m:?} is not disable, prefer, require, verify-ca or verify-full"
-                    ),
-                )
-            })?),
-            None => None,
-        };
+        let from_env = env("PGSSLMODE")
+            .map(|m| SslMode::parse(&m, "PGSSLMODE"))
+            .transpose()
+            .map_err(|why| fail(Exit::Config, why))?;
         let sslmode = sslmode.or(from_env).unwrap_or(if local {
             SslMode::Prefer
         } else {

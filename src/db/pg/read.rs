@@ -83,15 +83,7 @@ impl Param {
 fn constants(app: &App) -> HashMap<&'static str, Param> {
     app.constants()
         .into_iter()
-        .map(|(name, v)| {
-            let text = match v {
-                Value::Integer(i) => i.to_string(),
-                Value::Real(f) => f.to_string(),
-                Value::Text(t) => t,
-                Value::Null | Value::Blob(_) => String::new(),
-            };
-            (name, Param::Text(text))
-        })
+        .map(|(name, v)| (name, Param::Text(crate::app::text((&v).into()))))
         .collect()
 }
 
