@@ -85,6 +85,52 @@ pub fn fail(code: Exit, message: impl Into<String>) -> Failure {
     Failure::new(code, message)
 }
 
+/// Whether `e` is a lock another connection held past the busy (lock) timeout.
+pub fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ) || pg_code(c) == Some("55P03")
+    })
+}
+
+/// Whether `e` is PostgreSQL refusing a change because a row it would change was changed by
+/// another transaction since this one read it (or a deadlock): the change is rolled back,
+/// and may be tried again.
+pub fn is_conflict(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| matches!(pg_code(c), Some("40001" | "40P01")))
+}
+
+fn pg_code<'a>(c: &'a (dyn std::error::Error + 'static)) -> Option<&'a str> {
+    c.downcast_ref::<postgres::Error>()
+        .and_then(postgres::Error::code)
+        .map(postgres::error::SqlState::code)
+}
+
+/// What a PostgreSQL error code means for the user: the exit code and a hint.
+fn pg_meaning(code: &str) -> Option<(Exit, &'static str)> {
+    Some(match code {
+        // lock_not_available: lock_timeout ran out.
+        "55P03" => (
+            Exit::Busy,
+            "the application holds a lock on its tables; try again, or raise [database] busy_timeout (PostgreSQL's lock_timeout)",
+        ),
+        "42501" => (
+            Exit::Config,
+            "GRANT the role SELECT on the application's tables, UPDATE and DELETE on those a reset changes, and CREATE on the schema for twofactl's tables (twofactl doctor lists what it may not read)",
+        ),
+        // serialization_failure, deadlock_detected: rolled back.
+        "40001" | "40P01" => (
+            Exit::Busy,
+            "the application changed these users while twofactl worked, and nothing was changed; run the command again",
+        ),
+        _ => return None,
+    })
+}
+
 /// What an error chain means for the user: exit code, and whether to stay silent.
 fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
     for cause in err.chain() {
@@ -111,31 +157,8 @@ fn classify(err: &anyhow::Error) -> (Exit, Option<&str>) {
                 return (Exit::Interrupted, None);
             }
         }
-        if let Some(code) = cause
-            .downcast_ref::<postgres::Error>()
-            .and_then(postgres::Error::code)
-        {
-            match code.code() {
-                // lock_not_available: lock_timeout ran out.
-                "55P03" => {
-                    return (
-                        Exit::Busy,
-                        Some(
-                            "the application holds a lock on its tables; try again, or raise [database] busy_timeout (PostgreSQL's lock_timeout)",
-                        ),
-                    );
-                }
-                // insufficient_privilege
-                "42501" => {
-                    return (
-                        Exit::Config,
-                        Some(
-                            "GRANT SELECT on the application's tables to the role (twofactl doctor lists those it may not read)",
-                        ),
-                    );
-                }
-                _ => {}
-            }
+        if let Some(meaning) = pg_code(cause).and_then(pg_meaning) {
+            return (meaning.0, Some(meaning.1));
         }
         if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
         {

@@ -14,6 +14,8 @@ use anyhow::Result;
 use rusqlite::types::Value;
 use rusqlite::{Connection, Statement};
 
+use crate::db::sql::{Params, Sql};
+
 use crate::error::{Exit, Failure, fail};
 
 /// A user's primary key as the application stores it: an integer or a text (uuid, uid).
@@ -311,6 +313,15 @@ impl Dialect {
         }
     }
 
+    /// SQL that is true when texts `a` and `b` are equal but for the case of ASCII letters
+    /// (SQLite's NOCASE, which leaves other letters as they are).
+    pub fn nocase_eq(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{a} = {b} COLLATE NOCASE"),
+            Dialect::Postgres => format!("{} = {}", ascii_lower(a), ascii_lower(b)),
+        }
+    }
+
     /// SQL that is true when text `needle` occurs in text `hay`.
     pub fn contains(self, hay: &str, needle: &str) -> String {
         match self {
@@ -340,6 +351,12 @@ pub fn truthy_value(v: rusqlite::types::ValueRef<'_>) -> bool {
         ValueRef::Real(f) => f != 0.0,
         ValueRef::Text(t) | ValueRef::Blob(t) => !matches!(t, b"" | b"0"),
     }
+}
+
+/// PostgreSQL: `expr` with its ASCII capitals in lower case (and nothing else changed, whatever
+/// the collation: `lower()` would fold other letters too).
+pub fn ascii_lower(expr: &str) -> String {
+    format!("translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
 }
 
 /// Quote an SQL identifier.
@@ -565,6 +582,24 @@ impl App {
         ))
     }
 
+    /// A row of [`App::select_users`], as values (of either engine).
+    pub fn user_from_values(&self, row: &[Value]) -> Result<AppUser> {
+        let flag = |i: usize| row.get(i).is_some_and(|v| truthy_value(v.into()));
+        let (has, on) = (flag(4), flag(5));
+        Ok(AppUser {
+            id: row.first().cloned().unwrap_or(Value::Null),
+            username: row.get(1).map(|v| text(v.into())).unwrap_or_default(),
+            email: row.get(2).map(|v| text(v.into())).unwrap_or_default(),
+            is_admin: flag(3),
+            has_key: has,
+            active: if self.raw_active().is_some() {
+                has && on
+            } else {
+                on
+            },
+        })
+    }
+
     /// A row of [`App::select_users`].
     pub fn user_from_row(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<AppUser> {
         let (is_admin, has_key, active) = self.flags(row)?;
@@ -586,33 +621,53 @@ impl App {
         }
         match &self.map.email {
             Email::None => None,
-            _ => Some(format!("{} = :name COLLATE NOCASE", self.email_sql())),
+            _ => Some(self.dialect.nocase_eq(&self.email_sql(), ":name")),
         }
     }
 
     /// One user by id.
-    pub fn user_by_id(&self, conn: &Connection, id: &UserId) -> Result<Option<AppUser>> {
-        let sql = format!("{} WHERE u.{} = :id", self.select_users(), self.map.id);
-        let mut stmt = conn.prepare_cached(&sql)?;
-        self.bind(&mut stmt)?;
-        let i = stmt.parameter_index(":id")?.expect("in the SQL");
-        stmt.raw_bind_parameter(i, id)?;
-        let mut rows = stmt.raw_query();
-        Ok(match rows.next()? {
-            Some(r) => Some(self.user_from_row(r)?),
-            None => None,
-        })
+    pub fn user_by_id(&self, conn: &dyn Sql, id: &UserId) -> Result<Option<AppUser>> {
+        self.user_by_id_as(conn, id, "")
+    }
+
+    /// [`App::user_by_id`] inside a write transaction: on PostgreSQL the user's row is
+    /// locked (`FOR UPDATE`) until the commit, so that what is read is what is changed; on
+    /// SQLite the transaction holds the database's write lock already.
+    pub fn lock_user(&self, conn: &dyn Sql, id: &UserId) -> Result<Option<AppUser>> {
+        let lock = match conn.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE OF u",
+        };
+        self.user_by_id_as(conn, id, lock)
+    }
+
+    fn user_by_id_as(&self, conn: &dyn Sql, id: &UserId, lock: &str) -> Result<Option<AppUser>> {
+        let sql = format!(
+            "{} WHERE u.{} = :id{lock}",
+            self.select_users(),
+            self.map.id
+        );
+        let params = self.named(vec![(":id", id.clone())]);
+        conn.row_with(&sql, Params::Named(&params))?
+            .map(|r| self.user_from_values(&r))
+            .transpose()
+    }
+
+    /// The mapping's constants and `extra`, as named parameters.
+    pub fn named(&self, mut extra: Vec<(&'static str, Value)>) -> Vec<(&'static str, Value)> {
+        extra.extend(self.constants());
+        extra
     }
 
     /// Turn off the user's 2FA as the application's own "turn off 2FA" does, and end their
     /// logins; returns how many login rows were deleted.
-    pub fn reset(&self, conn: &Connection, id: &UserId) -> Result<u64> {
+    pub fn reset(&self, conn: &dyn Sql, id: &UserId) -> Result<u64> {
         self.reset_users(conn, &Who::one(id))
     }
 
     /// [`App::reset`] for every user `who` names, a few statements in all; returns how many
     /// login rows were deleted.
-    pub fn reset_users(&self, conn: &Connection, who: &Who) -> Result<u64> {
+    pub fn reset_users(&self, conn: &dyn Sql, who: &Who) -> Result<u64> {
         for s in self.reset_statements(&who.cond)? {
             self.exec(conn, &s, who)?;
         }
@@ -620,11 +675,11 @@ impl App {
     }
 
     /// Delete the user's login rows; how many there were.
-    pub fn end_sessions(&self, conn: &Connection, id: &UserId) -> Result<u64> {
+    pub fn end_sessions(&self, conn: &dyn Sql, id: &UserId) -> Result<u64> {
         self.end_sessions_of(conn, &Who::one(id))
     }
 
-    fn end_sessions_of(&self, conn: &Connection, who: &Who) -> Result<u64> {
+    fn end_sessions_of(&self, conn: &dyn Sql, who: &Who) -> Result<u64> {
         let mut n = 0;
         for s in &self.map.sessions {
             let sql = format!("DELETE FROM {} WHERE {} {}", s.table, s.user, who.cond);
@@ -663,15 +718,16 @@ impl App {
                     Cleared::Null => "NULL",
                     Cleared::Empty => "''",
                 };
+                // The flag's 0 is bound: PostgreSQL stores it in a boolean column as false.
                 let mut set = format!("{secret} = {value}");
                 match active {
-                    Active::Flag(f) => set.push_str(&format!(", {f} = 0")),
-                    Active::State(c, _) => set.push_str(&format!(", {c} = 0")),
+                    Active::Flag(f) => set.push_str(&format!(", {f} = :off")),
+                    Active::State(c, _) => set.push_str(&format!(", {c} = :off")),
                     Active::Present => {}
                 }
-                out.push(Stmt::new(format!(
-                    "UPDATE {users} SET {set} WHERE {id} {cond}"
-                )));
+                let mut s = Stmt::new(format!("UPDATE {users} SET {set} WHERE {id} {cond}"));
+                s.params.push((":off", Value::Integer(0)));
+                out.push(s);
             }
             KeyStore::Rows {
                 table, user, kind, ..
@@ -684,24 +740,20 @@ impl App {
             }
         }
         for also in &self.map.also {
-            out.push(also_statement(users, id, also, cond)?);
+            out.push(also_statement(self.dialect, users, id, also, cond)?);
         }
         Ok(out)
     }
 
     /// Run `s` for the users `who` names (with the mapping's constants bound); how many rows
     /// it changed.
-    fn exec(&self, conn: &Connection, s: &Stmt, who: &Who) -> Result<u64> {
-        let mut stmt = conn.prepare_cached(&s.sql)?;
-        self.bind(&mut stmt)?;
-        for (name, value) in who.params.iter().chain(&s.params) {
-            bind_named(&mut stmt, name, value.clone())?;
-        }
-        Ok(stmt.raw_execute()? as u64)
+    fn exec(&self, conn: &dyn Sql, s: &Stmt, who: &Who) -> Result<u64> {
+        let params = self.named(who.params.iter().chain(&s.params).cloned().collect());
+        conn.execute_named(&s.sql, &params)
     }
 
     /// Run `sql` with `:id` bound to the user (and the mapping's constants).
-    fn exec_user(&self, conn: &Connection, sql: &str, id: &UserId) -> Result<u64> {
+    fn exec_user(&self, conn: &dyn Sql, sql: &str, id: &UserId) -> Result<u64> {
         self.exec(conn, &Stmt::new(sql.to_owned()), &Who::one(id))
     }
 
@@ -725,7 +777,7 @@ impl App {
 
     /// Make `key` the user's active authenticator, written as the application's enrolment
     /// writes it (replacing any key of theirs).
-    pub fn activate(&self, conn: &Connection, id: &UserId, key: &[u8], now: i64) -> Result<()> {
+    pub fn activate(&self, conn: &dyn Sql, id: &UserId, key: &[u8], now: i64) -> Result<()> {
         self.check_enrol()?;
         match &self.map.key {
             KeyStore::Columns {
@@ -736,7 +788,7 @@ impl App {
             } => {
                 let mut set = format!("{secret} = :key");
                 match active {
-                    Active::Flag(f) => set.push_str(&format!(", {f} = 1")),
+                    Active::Flag(f) => set.push_str(&format!(", {f} = :on")),
                     Active::State(c, _) => set.push_str(&format!(", {c} = :state_value")),
                     Active::Present => {}
                 }
@@ -744,15 +796,15 @@ impl App {
                     "UPDATE {} SET {set} WHERE {} = :id",
                     self.map.users, self.map.id
                 );
-                let mut stmt = conn.prepare_cached(&sql)?;
-                self.bind(&mut stmt)?;
-                bind_named(
-                    &mut stmt,
-                    ":key",
-                    Value::Text(encoding.encode(key).unwrap_or_default()),
-                )?;
-                bind_named(&mut stmt, ":id", id.clone())?;
-                stmt.raw_execute()?;
+                let params = self.named(vec![
+                    (
+                        ":key",
+                        Value::Text(encoding.encode(key).unwrap_or_default()),
+                    ),
+                    (":id", id.clone()),
+                    (":on", Value::Integer(1)),
+                ]);
+                conn.execute_named(&sql, &params)?;
             }
             KeyStore::Rows {
                 table,
@@ -792,10 +844,13 @@ impl App {
                     cols.push(c.clone());
                     values.push(fill_at(f, now)?);
                 }
-                let marks = vec!["?"; cols.len()].join(", ");
-                let sql = format!("INSERT INTO {table} ({}) VALUES ({marks})", cols.join(", "));
-                conn.prepare_cached(&sql)?
-                    .execute(rusqlite::params_from_iter(values))?;
+                let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    cols.join(", "),
+                    marks.join(", ")
+                );
+                conn.execute(&sql, &values)?;
             }
         }
         Ok(())
@@ -803,7 +858,7 @@ impl App {
 
     /// A key the application itself holds for the user but has not activated (its own
     /// enrolment in progress), which a code may confirm.
-    pub fn inactive_key(&self, conn: &Connection, id: &UserId) -> Result<Option<Vec<u8>>> {
+    pub fn inactive_key(&self, conn: &dyn Sql, id: &UserId) -> Result<Option<Vec<u8>>> {
         let (sql, encoding) = match &self.map.key {
             KeyStore::Columns {
                 secret,
@@ -835,7 +890,8 @@ impl App {
                 }
                 match active {
                     Active::Flag(f) => {
-                        sql.push_str(&format!(" AND NOT {}", truthy(&format!("k.{f}"))));
+                        let on = self.dialect.truthy(&format!("k.{f}"));
+                        sql.push_str(&format!(" AND NOT {on}"));
                     }
                     Active::State(c, _) => sql.push_str(&format!(" AND k.{c} <> :state_value")),
                     Active::Present => {}
@@ -845,18 +901,15 @@ impl App {
             }
             _ => return Ok(None),
         };
-        let mut stmt = conn.prepare_cached(&sql)?;
-        self.bind(&mut stmt)?;
-        bind_named(&mut stmt, ":id", id.clone())?;
-        let mut rows = stmt.raw_query();
-        let Some(row) = rows.next()? else {
+        let params = self.named(vec![(":id", id.clone())]);
+        let Some(row) = conn.row_with(&sql, Params::Named(&params))? else {
             return Ok(None);
         };
-        Ok(encoding.decode(&text(row.get_ref(0)?)))
+        Ok(encoding.decode(&text((&row[0]).into())))
     }
 
     /// The user's stored password hash, with the extra columns its format needs.
-    pub fn password(&self, conn: &Connection, id: &UserId) -> Result<Option<StoredColumns>> {
+    pub fn password(&self, conn: &dyn Sql, id: &UserId) -> Result<Option<StoredColumns>> {
         let Some(p) = &self.map.password else {
             return Ok(None);
         };
@@ -868,20 +921,19 @@ impl App {
             self.map.users,
             self.map.id
         );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        bind_named(&mut stmt, ":id", id.clone())?;
-        let mut rows = stmt.raw_query();
-        let Some(row) = rows.next()? else {
+        let Some(mut row) = conn.row_with(&sql, Params::Named(&[(":id", id.clone())]))? else {
             return Ok(None);
         };
-        let mut extra = Vec::new();
-        for (i, (_, name)) in p.extra.iter().enumerate() {
-            extra.push((name.clone(), row.get::<_, Value>(i + 1)?));
-        }
+        let extra = p
+            .extra
+            .iter()
+            .zip(row.drain(1..))
+            .map(|((_, name), v)| (name.clone(), v))
+            .collect();
         Ok(Some(StoredColumns {
             scheme: p.scheme,
             format: p.format,
-            hash: row.get(0)?,
+            hash: row.swap_remove(0),
             extra,
         }))
     }
@@ -1046,13 +1098,6 @@ pub fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
     Ok(cols)
 }
 
-fn bind_named(stmt: &mut Statement<'_>, name: &str, value: Value) -> Result<()> {
-    if let Some(i) = stmt.parameter_index(name)? {
-        stmt.raw_bind_parameter(i, value)?;
-    }
-    Ok(())
-}
-
 /// Which users a change applies to: one, bound as `:id`, or those an SQL query selects.
 #[derive(Debug, Clone)]
 pub struct Who {
@@ -1096,7 +1141,7 @@ impl Stmt {
 }
 
 /// The statement of one more thing a reset does, for the users whose id is `cond`.
-fn also_statement(users: &str, id: &str, also: &Also, cond: &str) -> Result<Stmt> {
+fn also_statement(d: Dialect, users: &str, id: &str, also: &Also, cond: &str) -> Result<Stmt> {
     Ok(match also {
         Also::Delete { table, user, only } => {
             let mut s = Stmt::new(format!("DELETE FROM {table} WHERE {user} {cond}"));
@@ -1113,7 +1158,7 @@ fn also_statement(users: &str, id: &str, also: &Also, cond: &str) -> Result<Stmt
             column,
             value,
         } => {
-            let (expr, bound) = fill_sql(value)?;
+            let (expr, bound) = fill_sql(d, value)?;
             let mut s = Stmt::new(format!(
                 "UPDATE {table} SET {column} = {expr} WHERE {user} {cond} AND {col} = :only"
             ));
@@ -1132,7 +1177,7 @@ fn also_statement(users: &str, id: &str, also: &Also, cond: &str) -> Result<Stmt
              (SELECT {parent_id} FROM {parent} WHERE {parent_user} {cond})"
         )),
         Also::Set { column, value } => {
-            let (expr, bound) = fill_sql(value)?;
+            let (expr, bound) = fill_sql(d, value)?;
             let mut s = Stmt::new(format!(
                 "UPDATE {users} SET {column} = {expr} WHERE {id} {cond}"
             ));
@@ -1144,8 +1189,10 @@ fn also_statement(users: &str, id: &str, also: &Also, cond: &str) -> Result<Stmt
 
 /// A fill value in a statement that may change many rows: an SQL expression, and the value
 /// it binds as `:value`. A UUID is made per row, by [`register_functions`]'s `twofactl_uuid()`.
-fn fill_sql(f: &Fill) -> Result<(&'static str, Option<Value>)> {
+/// On PostgreSQL, `gen_random_uuid()` (from the server's strong random source).
+fn fill_sql(d: Dialect, f: &Fill) -> Result<(&'static str, Option<Value>)> {
     Ok(match f {
+        Fill::Uuid if d == Dialect::Postgres => ("gen_random_uuid()", None),
         Fill::Uuid => ("twofactl_uuid()", None),
         other => (":value", Some(fill(other)?)),
     })

@@ -129,7 +129,7 @@ impl Rows<'_, '_> {
     fn each(&mut self, each: &mut dyn FnMut(&ListRow<'_>) -> Result<()>) -> Result<()> {
         match &mut self.db {
             Source::Sqlite(db) => {
-                users::for_each(&db.conn, &db.app, self.own, self.now, self.filter, each)
+                users::for_each(db.sqlite()?, &db.app, self.own, self.now, self.filter, each)
             }
             Source::Postgres(db) => {
                 pg::read::for_each_user(&mut db.client, &db.app, self.filter, each)

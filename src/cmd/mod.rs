@@ -123,6 +123,31 @@ impl Ctx {
         Ok(db)
     }
 
+    /// The configured database, SQLite or PostgreSQL, for a command that runs on both.
+    pub fn open_any(&self, mode: Mode) -> Result<Db> {
+        let Database::Url(url) = self.config.require_database()? else {
+            return self.open_db(mode);
+        };
+        let target = pg::Target::parse(url)?;
+        let db = pg::open_db(
+            &target,
+            &self.pg_settings(),
+            &self.config.schema,
+            mode == Mode::ReadOnly,
+        )?;
+        self.opened.replace(Some(db.path.clone()));
+        self.detail(format_args!("database: PostgreSQL {}", target.describe()));
+        Ok(db)
+    }
+
+    fn pg_settings(&self) -> pg::Settings {
+        pg::Settings {
+            password_file: self.config.db_password_file.clone(),
+            ca_file: self.config.db_ca_file.clone(),
+            lock_timeout: self.config.busy_timeout,
+        }
+    }
+
     /// The configured database, SQLite or PostgreSQL, opened read-only (for commands that
     /// only read the application's users).
     pub fn open_reader(&self) -> Result<Reader> {
@@ -130,12 +155,7 @@ impl Ctx {
             Database::File(_) => Reader::Sqlite(Box::new(self.open_db(Mode::ReadOnly)?)),
             Database::Url(url) => {
                 let target = pg::Target::parse(url)?;
-                let settings = pg::Settings {
-                    password_file: self.config.db_password_file.clone(),
-                    ca_file: self.config.db_ca_file.clone(),
-                    lock_timeout: self.config.busy_timeout,
-                };
-                let db = pg::open(&target, &settings, &self.config.schema)?;
+                let db = pg::open(&target, &self.pg_settings(), &self.config.schema)?;
                 self.detail(format_args!("database: PostgreSQL {}", target.describe()));
                 Reader::Postgres(Box::new(db))
             }

@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs) -> Result<()> {
 }
 
 fn list(ctx: &Ctx) -> Result<()> {
-    let db = ctx.open_db(Mode::ReadOnly)?;
+    let db = ctx.open_any(Mode::ReadOnly)?;
     if migrate::check(&db.conn)? < 2 {
         ctx.info("the outbox is empty");
         return Ok(());
@@ -103,7 +103,7 @@ fn list(ctx: &Ctx) -> Result<()> {
 }
 
 fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
-    let mut db = ctx.open_db(Mode::ReadWrite)?;
+    let db = ctx.open_any(Mode::ReadWrite)?;
     if migrate::check(&db.conn)? < 2 {
         ctx.info("the outbox is empty: nothing to send");
         return Ok(());
@@ -113,7 +113,7 @@ fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
         interrupted_before: retry_interrupted.then(|| ctx.now() - INTERRUPTED_AFTER_SECS),
     };
     let _hold = ctx.env.interrupt.hold();
-    let delivery = notify::deliver(&ctx.env, &mut db.conn, &mail, scope);
+    let delivery = notify::deliver(&ctx.env, &db.conn, &mail, scope);
     let (_, interrupted) = outbox::counts(&db.conn)?;
     if ctx.json() {
         let mut out = output::stdout();

@@ -2,9 +2,10 @@
 //! transaction as the change it records. Rows never hold a secret.
 
 use anyhow::Result;
-use rusqlite::{Connection, params};
 
 use crate::app::UserId;
+use crate::db::sql::{Get, Sql};
+use crate::vals;
 
 /// One audit record, as written.
 #[derive(Debug, Clone, Copy)]
@@ -23,27 +24,26 @@ pub struct Record<'a> {
     pub changed: bool,
 }
 
-/// Appends audit rows with one prepared statement.
+/// Appends audit rows (inside the caller's transaction).
 pub struct Writer<'c> {
-    insert: rusqlite::Statement<'c>,
+    conn: &'c dyn Sql,
 }
 
 impl<'c> Writer<'c> {
-    pub fn new(conn: &'c Connection) -> Result<Self> {
-        Ok(Writer {
-            insert: conn.prepare(
-                "INSERT INTO twofactl_audit
-                   (time, os_user, actor, action, user_id, username, reason, outcome, detail, changed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?,
-        })
+    pub fn new(conn: &'c dyn Sql) -> Result<Self> {
+        Ok(Writer { conn })
     }
 
     pub fn write(&mut self, r: &Record<'_>) -> Result<()> {
-        self.insert.execute(params![
-            r.time, r.os_user, r.actor, r.action, r.user_id, r.username, r.reason, r.outcome,
-            r.detail, r.changed
-        ])?;
+        self.conn.execute(
+            "INSERT INTO twofactl_audit
+               (time, os_user, actor, action, user_id, username, reason, outcome, detail, changed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            &vals![
+                r.time, r.os_user, r.actor, r.action, r.user_id, r.username, r.reason, r.outcome,
+                r.detail, r.changed
+            ],
+        )?;
         Ok(())
     }
 }
@@ -71,40 +71,41 @@ pub struct Row {
 }
 
 /// Stream matching records, oldest first (with a limit: the newest `limit`, oldest first).
-pub fn for_each<F>(conn: &Connection, f: &Filter, mut each: F) -> Result<()>
+pub fn for_each<F>(conn: &dyn Sql, f: &Filter, mut each: F) -> Result<()>
 where
     F: FnMut(&Row) -> Result<()>,
 {
     const COLUMNS: &str = "time, os_user, actor, action, username, reason, outcome, detail";
-    const WHERE: &str = "WHERE (?1 IS NULL OR username = ?1)
-             AND (?2 IS NULL OR action = ?2)
-             AND (?3 IS NULL OR time >= ?3)";
+    // The casts give PostgreSQL the parameters' types (SQLite keeps the values as they are).
+    const WHERE: &str = "WHERE (CAST(?1 AS TEXT) IS NULL OR username = ?1)
+             AND (CAST(?2 AS TEXT) IS NULL OR action = ?2)
+             AND (CAST(?3 AS BIGINT) IS NULL OR time >= ?3)";
     // Without a limit, stream in id order; with one, take the newest and show them oldest first.
     let (sql, limit) = match f.limit {
         None => (
-            format!("SELECT {COLUMNS} FROM twofactl_audit {WHERE} AND ?4 IS NULL ORDER BY id"),
+            format!(
+                "SELECT {COLUMNS} FROM twofactl_audit {WHERE} AND CAST(?4 AS BIGINT) IS NULL ORDER BY id"
+            ),
             None,
         ),
         Some(l) => (
             format!(
-                "SELECT {COLUMNS} FROM (SELECT * FROM twofactl_audit {WHERE} ORDER BY id DESC LIMIT ?4) ORDER BY id"
+                "SELECT {COLUMNS} FROM (SELECT * FROM twofactl_audit {WHERE} ORDER BY id DESC LIMIT ?4) AS newest ORDER BY id"
             ),
             Some(i64::try_from(l).unwrap_or(i64::MAX)),
         ),
     };
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params![f.username, f.action, f.since, limit])?;
-    while let Some(r) = rows.next()? {
+    conn.each(&sql, &vals![f.username, f.action, f.since, limit], |r| {
         each(&Row {
-            time: r.get(0)?,
-            os_user: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            username: r.get(4)?,
-            reason: r.get(5)?,
-            outcome: r.get(6)?,
-            detail: r.get(7)?,
-        })?;
-    }
+            time: r.int(0)?,
+            os_user: r.string(1)?,
+            actor: r.opt_string(2)?,
+            action: r.string(3)?,
+            username: r.string(4)?,
+            reason: r.opt_string(5)?,
+            outcome: r.string(6)?,
+            detail: r.opt_string(7)?,
+        })
+    })?;
     Ok(())
 }

@@ -11,13 +11,16 @@ pub mod pending;
 pub mod pg;
 pub mod reset;
 pub mod sandbox;
+pub mod sql;
 pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use self::sql::{Begin, Get, Sql, Tx};
 
 use crate::app::{App, profiles};
 use crate::config::{AppSettings, SchemaSection};
@@ -35,10 +38,47 @@ pub enum Mode {
 
 /// An open application database.
 pub struct Db {
-    pub conn: Connection,
+    pub conn: Engine,
+    /// The SQLite file, or PostgreSQL's `user@host:port/database`.
     pub path: PathBuf,
     /// The application, through its profile and `[schema]` keys.
     pub app: App,
+}
+
+/// The connection, to either engine.
+pub enum Engine {
+    Sqlite(Connection),
+    Postgres(Box<pg::sql::Pg>),
+}
+
+impl Sql for Engine {
+    fn dialect(&self) -> crate::app::Dialect {
+        match self {
+            Engine::Sqlite(c) => c.dialect(),
+            Engine::Postgres(p) => p.dialect(),
+        }
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        match self {
+            Engine::Sqlite(c) => c.batch(sql),
+            Engine::Postgres(p) => p.batch(sql),
+        }
+    }
+
+    fn run(&self, sql: &str, params: sql::Params<'_>, each: Option<sql::Each<'_>>) -> Result<u64> {
+        match self {
+            Engine::Sqlite(c) => c.run(sql, params, each),
+            Engine::Postgres(p) => p.run(sql, params, each),
+        }
+    }
+
+    fn sqlite(&self) -> Option<&Connection> {
+        match self {
+            Engine::Sqlite(c) => Some(c),
+            Engine::Postgres(_) => None,
+        }
+    }
 }
 
 /// Open the database at `path` without ever creating it, and check the schema mapping.
@@ -115,33 +155,45 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
     profiles::adapt(&mut app, |table| crate::app::columns(&conn, table))?;
     app.check(&conn)?;
     Ok(Db {
-        conn,
+        conn: Engine::Sqlite(conn),
         path: path.to_owned(),
         app,
     })
 }
 
-/// Start a write transaction (`BEGIN IMMEDIATE`) with twofactl's tables up to date.
-/// A free function over the connection alone, so `Db::names` stays borrowable beside it.
-pub fn write(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    migrate::migrate(&tx)?;
+/// Start a write transaction (see [`Begin::Write`]) with twofactl's tables up to date.
+/// A free function over the connection alone, so `Db::app` stays borrowable beside it.
+pub fn write(conn: &dyn Sql) -> Result<Tx<'_>> {
+    let tx = Tx::begin(conn, Begin::Write)?;
+    migrate::migrate(&*tx)?;
     Ok(tx)
 }
 
 impl Db {
+    /// The SQLite connection, for what runs on SQLite alone.
+    pub fn sqlite(&self) -> Result<&Connection> {
+        match &self.conn {
+            Engine::Sqlite(c) => Ok(c),
+            Engine::Postgres(_) => Err(anyhow::anyhow!("an SQLite database was expected")),
+        }
+    }
+
     /// The application's settings table as key/value pairs (empty when none is mapped).
     pub fn app_settings(&self) -> Result<AppSettings> {
         let Some(table) = &self.app.map.settings else {
             return Ok(AppSettings::default());
         };
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT \"key\", \"value\" FROM {table}"))?;
-        let map = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<rusqlite::Result<_>>()
-            .context("could not read the application's settings table")?;
-        Ok(AppSettings(map))
+        let mut pairs = Vec::new();
+        let sql: &dyn Sql = &self.conn;
+        sql.each(
+            &format!("SELECT \"key\", \"value\" FROM {table}"),
+            &[],
+            |r| {
+                pairs.push((r.string(0)?, r.string(1)?));
+                Ok(())
+            },
+        )
+        .context("could not read the application's settings table")?;
+        Ok(AppSettings(pairs.into_iter().collect()))
     }
 }

@@ -6,24 +6,21 @@
 //! and none is silently dropped.
 
 use anyhow::Result;
-use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::app::UserId;
+use crate::db::sql::{Begin, Get, Sql, Tx};
+use crate::error::is_busy;
 use crate::mail::Outgoing;
+use crate::vals;
 
-/// Queues messages with one prepared statement (inside the caller's transaction).
+/// Queues messages (inside the caller's transaction).
 pub struct Queue<'c> {
-    insert: rusqlite::Statement<'c>,
+    conn: &'c dyn Sql,
 }
 
 impl<'c> Queue<'c> {
-    pub fn new(conn: &'c Connection) -> Result<Self> {
-        Ok(Queue {
-            insert: conn.prepare(
-                "INSERT INTO twofactl_outbox (created, user_id, username, kind, sender, recipient, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-            )?,
-        })
+    pub fn new(conn: &'c dyn Sql) -> Result<Self> {
+        Ok(Queue { conn })
     }
 
     /// Queue `msg`; returns its outbox id.
@@ -35,19 +32,21 @@ impl<'c> Queue<'c> {
         kind: &str,
         msg: &Outgoing,
     ) -> Result<i64> {
-        let id = self.insert.query_row(
-            params![
-                now,
-                user_id,
-                username,
-                kind,
-                msg.from.to_string(),
-                msg.to.to_string(),
-                msg.bytes
-            ],
-            |r| r.get(0),
-        )?;
-        Ok(id)
+        self.conn
+            .value_row(
+                "INSERT INTO twofactl_outbox (created, user_id, username, kind, sender, recipient, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                &vals![
+                    now,
+                    user_id,
+                    username,
+                    kind,
+                    msg.from.to_string(),
+                    msg.to.to_string(),
+                    &msg.bytes
+                ],
+            )?
+            .int(0)
     }
 }
 
@@ -72,46 +71,46 @@ pub struct Item {
 
 /// Claim up to `limit` messages with ids above `after` (one committed transaction).
 pub fn claim(
-    conn: &mut Connection,
+    conn: &dyn Sql,
     scope: Scope,
     after: i64,
     limit: usize,
     now: i64,
 ) -> Result<Vec<Item>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = Tx::begin(conn, Begin::Write)?;
     let (lo, hi, interrupted_before) = match scope {
         Scope::Range(lo, hi) => (lo, hi, None),
         Scope::All { interrupted_before } => (i64::MIN, i64::MAX, interrupted_before),
     };
-    let items = {
-        let mut select = tx.prepare_cached(
-            "SELECT id, username, sender, recipient, message FROM twofactl_outbox
-             WHERE state <> 'sent' AND id > ?1 AND id BETWEEN ?2 AND ?3
-               AND (state = 'pending' OR (state = 'sending' AND ?4 IS NOT NULL AND last_attempt < ?4))
-             ORDER BY id LIMIT ?5",
-        )?;
-        let items = select
-            .query_map(
-                params![after, lo, hi, interrupted_before, limit as i64],
-                |r| {
-                    Ok(Item {
-                        id: r.get(0)?,
-                        username: r.get(1)?,
-                        sender: r.get(2)?,
-                        recipient: r.get(3)?,
-                        message: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
-                    })
+    let mut items = Vec::new();
+    tx.each(
+        "SELECT id, username, sender, recipient, message FROM twofactl_outbox
+         WHERE state <> 'sent' AND id > ?1 AND id BETWEEN ?2 AND ?3
+           AND (state = 'pending'
+                OR (state = 'sending' AND CAST(?4 AS BIGINT) IS NOT NULL AND last_attempt < ?4))
+         ORDER BY id LIMIT ?5",
+        &vals![after, lo, hi, interrupted_before, limit as i64],
+        |r| {
+            items.push(Item {
+                id: r.int(0)?,
+                username: r.string(1)?,
+                sender: r.string(2)?,
+                recipient: r.string(3)?,
+                message: match r.get(4) {
+                    Some(rusqlite::types::Value::Blob(b)) => b.clone(),
+                    Some(rusqlite::types::Value::Text(t)) => t.clone().into_bytes(),
+                    _ => Vec::new(),
                 },
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut mark = tx.prepare_cached(
+            });
+            Ok(())
+        },
+    )?;
+    for i in &items {
+        tx.execute(
             "UPDATE twofactl_outbox SET state = 'sending', attempts = attempts + 1, last_attempt = ?2 WHERE id = ?1",
+            &vals![i.id, now],
         )?;
-        for i in &items {
-            mark.execute(params![i.id, now])?;
-        }
-        items
-    };
+    }
     tx.commit()?;
     Ok(items)
 }
@@ -129,7 +128,7 @@ pub enum Outcome {
 /// Record the outcome of a claimed batch (one committed transaction). The messages are
 /// already sent: a busy database is waited out a few more times before giving up, since a
 /// batch left `sending` would need `--retry-interrupted` to go out again.
-pub fn settle(conn: &mut Connection, outcomes: &[(i64, Outcome)], now: i64) -> Result<()> {
+pub fn settle(conn: &dyn Sql, outcomes: &[(i64, Outcome)], now: i64) -> Result<()> {
     const TRIES: u32 = 3;
     let mut n = 1;
     loop {
@@ -140,38 +139,25 @@ pub fn settle(conn: &mut Connection, outcomes: &[(i64, Outcome)], now: i64) -> R
     }
 }
 
-fn is_busy(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<rusqlite::Error>(),
-            Some(rusqlite::Error::SqliteFailure(f, _))
-                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
-    })
-}
-
-fn settle_once(conn: &mut Connection, outcomes: &[(i64, Outcome)], now: i64) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    {
-        let mut sent = tx.prepare_cached(
-            "UPDATE twofactl_outbox SET state = 'sent', sent = ?2, message = NULL, last_error = NULL WHERE id = ?1",
-        )?;
-        let mut failed = tx.prepare_cached(
-            "UPDATE twofactl_outbox SET state = 'pending', last_error = ?2 WHERE id = ?1",
-        )?;
-        let mut unsent = tx.prepare_cached(
-            "UPDATE twofactl_outbox SET state = 'pending', attempts = attempts - 1 WHERE id = ?1",
-        )?;
-        for (id, outcome) in outcomes {
-            match outcome {
-                Outcome::Sent => sent.execute(params![id, now])?,
-                Outcome::Failed(e) => failed.execute(params![id, e])?,
-                Outcome::Unsent => unsent.execute(params![id])?,
-            };
-        }
+fn settle_once(conn: &dyn Sql, outcomes: &[(i64, Outcome)], now: i64) -> Result<()> {
+    let tx = Tx::begin(conn, Begin::Write)?;
+    for (id, outcome) in outcomes {
+        match outcome {
+            Outcome::Sent => tx.execute(
+                "UPDATE twofactl_outbox SET state = 'sent', sent = ?2, message = NULL, last_error = NULL WHERE id = ?1",
+                &vals![*id, now],
+            )?,
+            Outcome::Failed(e) => tx.execute(
+                "UPDATE twofactl_outbox SET state = 'pending', last_error = ?2 WHERE id = ?1",
+                &vals![*id, e.as_str()],
+            )?,
+            Outcome::Unsent => tx.execute(
+                "UPDATE twofactl_outbox SET state = 'pending', attempts = attempts - 1 WHERE id = ?1",
+                &vals![*id],
+            )?,
+        };
     }
-    tx.commit()?;
-    Ok(())
+    tx.commit()
 }
 
 /// An unsent message as `outbox list` shows it.
@@ -190,42 +176,41 @@ pub struct Unsent {
 }
 
 /// Stream the unsent messages, oldest first.
-pub fn for_each_unsent<F>(conn: &Connection, mut each: F) -> Result<()>
+pub fn for_each_unsent<F>(conn: &dyn Sql, mut each: F) -> Result<()>
 where
     F: FnMut(&Unsent) -> Result<()>,
 {
-    let mut stmt = conn.prepare(
+    conn.each(
         "SELECT id, created, username, recipient, kind, state, attempts, last_attempt, last_error
          FROM twofactl_outbox WHERE state <> 'sent' ORDER BY id",
+        &[],
+        |r| {
+            each(&Unsent {
+                id: r.int(0)?,
+                created: r.int(1)?,
+                username: r.string(2)?,
+                recipient: r.string(3)?,
+                kind: r.string(4)?,
+                state: if r.string(5)? == "sending" {
+                    "interrupted"
+                } else {
+                    "pending"
+                },
+                attempts: r.int(6)?,
+                last_attempt: r.opt_int(7)?,
+                last_error: r.opt_string(8)?,
+            })
+        },
     )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let state: String = r.get(5)?;
-        each(&Unsent {
-            id: r.get(0)?,
-            created: r.get(1)?,
-            username: r.get(2)?,
-            recipient: r.get(3)?,
-            kind: r.get(4)?,
-            state: if state == "sending" {
-                "interrupted"
-            } else {
-                "pending"
-            },
-            attempts: r.get(6)?,
-            last_attempt: r.get(7)?,
-            last_error: r.get(8)?,
-        })?;
-    }
     Ok(())
 }
 
 /// (pending, sending) counts.
-pub fn counts(conn: &Connection) -> Result<(u64, u64)> {
-    Ok(conn.query_row(
+pub fn counts(conn: &dyn Sql) -> Result<(u64, u64)> {
+    let r = conn.value_row(
         "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'sending')
          FROM twofactl_outbox WHERE state <> 'sent'",
-        [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )?)
+        &[],
+    )?;
+    Ok((r.int(0)?.unsigned_abs(), r.int(1)?.unsigned_abs()))
 }

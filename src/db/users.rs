@@ -11,6 +11,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row};
 
 use crate::app::{App, AppUser, UserId};
+use crate::db::sql::{Get, Params, Sql};
 
 /// A user's 2FA state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,93 +96,57 @@ pub enum Lookup {
     Ambiguous,
 }
 
-/// Resolves names to users with prepared statements, for runs of any size.
+/// Resolves names to users (one statement each way, prepared once per connection).
 pub struct Resolver<'c> {
     app: &'c App,
-    conn: &'c Connection,
-    by_name: rusqlite::Statement<'c>,
-    /// Prepared on the first name that needs it (most runs name users by username).
-    by_email: Option<rusqlite::Statement<'c>>,
+    conn: &'c dyn Sql,
+    by_name: String,
 }
 
 impl<'c> Resolver<'c> {
-    pub fn new(conn: &'c Connection, app: &'c App) -> Result<Self> {
-        let sql = format!(
+    pub fn new(conn: &'c dyn Sql, app: &'c App) -> Result<Self> {
+        let by_name = format!(
             "{} WHERE {}",
             app.select_users(),
             app.name_sql(false).expect("by username")
         );
-        let mut by_name = conn.prepare(&sql)?;
-        app.bind(&mut by_name)?;
-        Ok(Resolver {
-            app,
-            conn,
-            by_name,
-            by_email: None,
-        })
+        Ok(Resolver { app, conn, by_name })
     }
 
     /// A username, or else an e-mail address (only tried for names containing `@`).
     pub fn lookup(&mut self, name: &str) -> Result<Lookup> {
-        if let Some(u) = first(self.app, &mut self.by_name, name)? {
-            return Ok(Lookup::Found(u.into()));
+        let params = self
+            .app
+            .named(vec![(":name", Value::Text(name.to_owned()))]);
+        if let Some(r) = self.conn.row_with(&self.by_name, Params::Named(&params))? {
+            return Ok(Lookup::Found(self.app.user_from_values(&r)?.into()));
         }
         if !name.contains('@') {
             return Ok(Lookup::Missing);
         }
-        let by_email = match &mut self.by_email {
-            Some(s) => s,
-            None => {
-                let Some(cond) = self.app.name_sql(true) else {
-                    return Ok(Lookup::Missing);
-                };
-                let sql = format!("{} WHERE {cond} LIMIT 2", self.app.select_users());
-                let mut stmt = self.conn.prepare(&sql)?;
-                self.app.bind(&mut stmt)?;
-                self.by_email.insert(stmt)
-            }
-        };
-        let i = by_email.parameter_index(":name")?.expect("in the SQL");
-        by_email.raw_bind_parameter(i, name)?;
-        let mut rows = by_email.raw_query();
-        let Some(one) = rows.next()? else {
+        let Some(cond) = self.app.name_sql(true) else {
             return Ok(Lookup::Missing);
         };
-        let user = self.app.user_from_row(one)?;
-        Ok(if rows.next()?.is_some() {
-            Lookup::Ambiguous
-        } else {
-            Lookup::Found(user.into())
+        let sql = format!("{} WHERE {cond} LIMIT 2", self.app.select_users());
+        let mut rows = self.conn.rows(&sql, Params::Named(&params))?;
+        Ok(match rows.len() {
+            0 => Lookup::Missing,
+            1 => Lookup::Found(self.app.user_from_values(&rows.swap_remove(0))?.into()),
+            _ => Lookup::Ambiguous,
         })
     }
-}
-
-/// The first row of `stmt` with `:name` bound to `name`.
-fn first(app: &App, stmt: &mut rusqlite::Statement<'_>, name: &str) -> Result<Option<AppUser>> {
-    let i = stmt.parameter_index(":name")?.expect("in the SQL");
-    stmt.raw_bind_parameter(i, name)?;
-    let mut rows = stmt.raw_query();
-    Ok(match rows.next()? {
-        Some(r) => Some(app.user_from_row(r)?),
-        None => None,
-    })
 }
 
 /// Clears users' 2FA as the application does (and any key twofactl holds pending for them)
 /// and ends their logins. Only inside a write transaction (twofactl's tables exist there).
 pub struct Resetter<'c> {
     app: &'c App,
-    conn: &'c Connection,
-    discard: rusqlite::Statement<'c>,
+    conn: &'c dyn Sql,
 }
 
 impl<'c> Resetter<'c> {
-    pub fn new(conn: &'c Connection, app: &'c App) -> Result<Self> {
-        Ok(Resetter {
-            app,
-            conn,
-            discard: conn.prepare("DELETE FROM twofactl_pending_keys WHERE user_id = ?1")?,
-        })
+    pub fn new(conn: &'c dyn Sql, app: &'c App) -> Result<Self> {
+        Ok(Resetter { app, conn })
     }
 
     /// Clear the user's TOTP key; return how many logins were ended.
@@ -197,7 +162,7 @@ impl<'c> Resetter<'c> {
 
     /// Drop a key twofactl holds pending for the user; whether there was one.
     pub fn discard_pending(&mut self, id: &UserId) -> Result<bool> {
-        Ok(self.discard.execute([id])? > 0)
+        crate::db::pending::discard(self.conn, id)
     }
 }
 
@@ -420,16 +385,17 @@ impl<'s> Merge<'s> {
 }
 
 /// How many users the application has.
-pub fn count(conn: &Connection, app: &App) -> Result<u64> {
-    let c: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM {}", app.map.users),
-        [],
-        |r| r.get(0),
-    )?;
-    Ok(c.unsigned_abs())
+pub fn count(conn: &dyn Sql, app: &App) -> Result<u64> {
+    let sql = format!("SELECT count(*) FROM {}", app.map.users);
+    Ok(conn.value_row(&sql, &[])?.int(0)?.unsigned_abs())
 }
 
 /// Re-read one user by id (inside a transaction, to act on current state).
-pub fn by_id(conn: &Connection, app: &App, id: &UserId) -> Result<Option<User>> {
+pub fn by_id(conn: &dyn Sql, app: &App, id: &UserId) -> Result<Option<User>> {
     Ok(app.user_by_id(conn, id)?.map(User::from))
+}
+
+/// [`by_id`] inside a write transaction, the user's row locked until the commit.
+pub fn lock(conn: &dyn Sql, app: &App, id: &UserId) -> Result<Option<User>> {
+    Ok(app.lock_user(conn, id)?.map(User::from))
 }

@@ -14,16 +14,17 @@
 
 use std::borrow::Cow;
 
+use crate::db::sql::Sql;
 use anyhow::{Context, Result};
-use rusqlite::Connection;
 
 use super::notify::{self, Delivery};
 use super::{Env, ambiguous_email, shell_word};
 use crate::app::App;
 use crate::db::bulk::{self, Counts, Kind, NameWriter, Recorder, Target};
 use crate::db::outbox::{self, Scope};
+use crate::db::sql::{Begin, Tx};
 use crate::db::{self, Db};
-use crate::error::{Exit, fail};
+use crate::error::{Exit, fail, is_conflict};
 use crate::mail::{MailConfig, Notice, compose};
 use crate::output::safe;
 
@@ -123,10 +124,10 @@ pub fn stage<F>(db: &Db, fill: F) -> Result<Staged>
 where
     F: FnOnce(&mut dyn FnMut(&str) -> Result<()>) -> Result<()>,
 {
-    bulk::create(&db.conn)?;
+    bulk::create(&db.conn, &db.app)?;
     // One transaction on the TEMP tables alone: quick, and no lock on the application's
     // database while a long list is read.
-    let tx = db.conn.unchecked_transaction()?;
+    let tx = Tx::begin(&db.conn, Begin::Snapshot)?;
     let any_email = {
         let mut names = NameWriter::new(&tx)?;
         fill(&mut |name| names.push(name))?;
@@ -150,7 +151,7 @@ pub struct Preview {
 pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
     // One read transaction for all the lookups: a consistent snapshot, and one shared lock
     // instead of a lock and journal check per user.
-    let snapshot = db.conn.unchecked_transaction()?;
+    let snapshot = Tx::begin(&db.conn, Begin::Snapshot)?;
     let counts = resolve(&snapshot, &db.app, staged, checks, false)?;
     let first = if counts.to_reset > 0 {
         bulk::first(&snapshot, Kind::ToReset, SHOWN)?
@@ -170,7 +171,7 @@ pub fn preview(db: &Db, staged: Staged, checks: Checks) -> Result<Preview> {
 /// administrator (exit 2, unless `allow_admin`). With `sessions`, each user's logins are
 /// counted, as a change will end them.
 fn resolve(
-    conn: &Connection,
+    conn: &dyn Sql,
     app: &App,
     staged: Staged,
     checks: Checks,
@@ -232,10 +233,32 @@ pub fn apply(
     change: &Change<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Applied> {
-    let tx = db::write(&mut db.conn)?;
+    let mut tries = 1;
+    loop {
+        match apply_once(env, db, staged, checks, change, progress) {
+            Err(e) if tries < CONFLICT_TRIES && is_conflict(&e) => tries += 1,
+            r => return r,
+        }
+    }
+}
+
+/// Runs of a change on PostgreSQL when the application changed a target meanwhile (each
+/// rolled back whole): the change is made on the application's latest state.
+const CONFLICT_TRIES: u32 = 3;
+
+fn apply_once(
+    env: &Env,
+    db: &mut Db,
+    staged: Staged,
+    checks: Checks,
+    change: &Change<'_>,
+    progress: &mut dyn Progress,
+) -> Result<Applied> {
+    let tx = db::write(&db.conn)?;
     // Read once the write lock is held; every row of the run records this time.
     let now = env.now();
     let counts = resolve(&tx, &db.app, staged, checks, true)?;
+    bulk::lock_targets(&tx, &db.app)?;
     progress.begin(counts.targets);
     let queued = reset_each(env, &tx, &db.app, change, now, progress)?;
     env.interrupt.check()?;
@@ -247,7 +270,7 @@ pub fn apply(
 /// every audit row; returns the range of outbox ids queued.
 fn reset_each(
     env: &Env,
-    conn: &Connection,
+    conn: &dyn Sql,
     app: &App,
     change: &Change<'_>,
     now: i64,
@@ -299,7 +322,7 @@ struct Notifier<'c, 'a> {
 }
 
 impl<'c, 'a> Notifier<'c, 'a> {
-    fn new(conn: &'c Connection, change: &Change<'a>, app: &App, now: i64) -> Result<Self> {
+    fn new(conn: &'c dyn Sql, change: &Change<'a>, app: &App, now: i64) -> Result<Self> {
         Ok(Notifier {
             mail: change.mail,
             notice: Notice::AdminReset {
@@ -341,7 +364,7 @@ impl<'c, 'a> Notifier<'c, 'a> {
 /// not sent stays in the outbox, and the [`Delivery`] says why.
 pub fn notify(env: &Env, db: &mut Db, mail: Option<&MailConfig>, applied: Applied) -> Delivery {
     match (mail, applied.queued) {
-        (Some(m), Some((lo, hi))) => notify::deliver(env, &mut db.conn, m, Scope::Range(lo, hi)),
+        (Some(m), Some((lo, hi))) => notify::deliver(env, &db.conn, m, Scope::Range(lo, hi)),
         _ => Delivery::default(),
     }
 }

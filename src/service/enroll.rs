@@ -8,6 +8,7 @@
 //! [`plan`] checks and makes the key (nothing stored), [`store`] records it pending (the
 //! checks again, under the write lock), [`confirm`] activates it with a code.
 
+use crate::db::sql::Sql;
 use anyhow::Result;
 
 use super::notify::{self, Delivery};
@@ -143,7 +144,7 @@ fn check(user: &User, pending: Option<&PendingKey>, opts: &Options<'_>) -> Resul
 /// Store the planned key as pending, checking the rules again under the write lock, so that
 /// of several runs for one user exactly one succeeds.
 pub fn store(env: &Env, db: &mut Db, plan: &Plan) -> Result<()> {
-    let tx = db::write(&mut db.conn)?;
+    let tx = db::write(&db.conn)?;
     let user = refresh_user(&tx, &db.app, &plan.user)?;
     let existing = pending::get(&tx, &user.id)?;
     // What was checked before must still hold: the state may have changed meanwhile.
@@ -209,7 +210,7 @@ pub fn confirm(
     code: &str,
     mail: &MailConfig,
 ) -> Result<Confirmed> {
-    let tx = db::write(&mut db.conn)?;
+    let tx = db::write(&db.conn)?;
     let user = refresh_user(&tx, &db.app, user)?;
     let waiting = waiting_key(&tx, &db.app, &user)?;
     check_lock(env, &tx, &user)?;
@@ -238,7 +239,6 @@ pub fn confirm(
     } else {
         0
     };
-    drop(resetter);
     reset::clear_failures(&tx, &user.id, LockKind::Totp)?;
     let outbox_id = queue_notice(env, &tx, &db.app, mail, &user, replaced)?;
     let notified = if outbox_id.is_some() {
@@ -263,7 +263,7 @@ pub fn confirm(
     )?;
     tx.commit()?;
     let delivery = match outbox_id {
-        Some(id) => notify::deliver(env, &mut db.conn, mail, Scope::Range(id, id)),
+        Some(id) => notify::deliver(env, &db.conn, mail, Scope::Range(id, id)),
         None => Delivery::default(),
     };
     Ok(Confirmed {
@@ -279,7 +279,7 @@ pub fn confirm(
 /// e-mail address for them (some keep none, or let it be empty): the key is theirs all the same.
 fn queue_notice(
     env: &Env,
-    conn: &rusqlite::Connection,
+    conn: &dyn Sql,
     app: &App,
     mail: &MailConfig,
     user: &User,
@@ -297,7 +297,7 @@ fn queue_notice(
     Ok(Some(id))
 }
 
-fn waiting_key(conn: &rusqlite::Connection, app: &App, user: &User) -> Result<Waiting> {
+fn waiting_key(conn: &dyn Sql, app: &App, user: &User) -> Result<Waiting> {
     let again = format!("twofactl enroll {}", shell_word(&user.username));
     if let Some(p) = pending::get(conn, &user.id)? {
         if user.status == Status::Enabled && !p.replaces_active {
@@ -340,7 +340,7 @@ fn waiting_key(conn: &rusqlite::Connection, app: &App, user: &User) -> Result<Wa
 }
 
 /// Exit 5 while the user is locked out of confirming by wrong codes.
-fn check_lock(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<()> {
+fn check_lock(env: &Env, conn: &dyn Sql, user: &User) -> Result<()> {
     if let Some(until) = reset::locked_until(conn, &user.id, LockKind::Totp, env.now())? {
         return Err(fail(
             Exit::Limited,
@@ -360,7 +360,7 @@ fn check_lock(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<()>
 }
 
 /// Record a wrong code (and lock when it is one too many); the error to report.
-fn wrong_code(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<anyhow::Error> {
+fn wrong_code(env: &Env, conn: &dyn Sql, user: &User) -> Result<anyhow::Error> {
     let now = env.now();
     let lockout = Env::secs(env.policy.lockout);
     reset::record_failure(conn, &user.id, LockKind::Totp, now)?;

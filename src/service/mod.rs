@@ -9,8 +9,8 @@ pub mod notify;
 pub mod request;
 pub mod verify;
 
+use crate::db::sql::Sql;
 use anyhow::Result;
-use rusqlite::Connection;
 
 use crate::app::App;
 use crate::config::ResetPolicy;
@@ -70,7 +70,7 @@ impl Env {
     }
 
     /// Write one audit row about `user`, timed now.
-    pub fn audit(&self, conn: &Connection, user: &User, e: &Event<'_>) -> Result<()> {
+    pub fn audit(&self, conn: &dyn Sql, user: &User, e: &Event<'_>) -> Result<()> {
         Writer::new(conn)?.write(&Record {
             time: self.now(),
             os_user: &self.os_user,
@@ -113,10 +113,10 @@ pub fn ambiguous_email(name: &str) -> Failure {
     .hint("name the user by username")
 }
 
-/// Read `user` again (inside a transaction, to act on its current state): exit 4 if it
-/// was deleted meanwhile.
-pub fn refresh_user(conn: &Connection, app: &App, user: &User) -> Result<User> {
-    db::users::by_id(conn, app, &user.id)?.ok_or_else(|| {
+/// Read `user` again inside a write transaction, to act on its current state (on
+/// PostgreSQL, the row locked until the commit): exit 4 if it was deleted meanwhile.
+pub fn refresh_user(conn: &dyn Sql, app: &App, user: &User) -> Result<User> {
+    db::users::lock(conn, app, &user.id)?.ok_or_else(|| {
         fail(
             Exit::NotFound,
             format!("{} was deleted", safe(&user.username)),
@@ -172,7 +172,7 @@ pub fn check_name(name: &str) -> Result<String, String> {
 }
 
 /// `--actor` must be an administrator of the application.
-pub fn check_actor(conn: &Connection, app: &App, actor: &str) -> Result<String> {
+pub fn check_actor(conn: &dyn Sql, app: &App, actor: &str) -> Result<String> {
     let actor = check_name(actor).map_err(|why| fail(Exit::Usage, format!("--actor: {why}")))?;
     match Resolver::new(conn, app)?.lookup(&actor)? {
         Lookup::Found(u) if u.is_admin => Ok(u.username),

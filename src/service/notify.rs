@@ -4,8 +4,8 @@
 //! reported in the [`Delivery`], the rest stays in the outbox for `outbox send`, and the
 //! command prints every committed result before it exits 6.
 
+use crate::db::sql::Sql;
 use anyhow::Result;
-use rusqlite::Connection;
 
 use super::Env;
 use crate::db::outbox::{self, Item, Scope};
@@ -98,7 +98,7 @@ impl Delivery {
 }
 
 /// Deliver the queued messages in `scope`, one connection for the whole run.
-pub fn deliver(env: &Env, conn: &mut Connection, mail: &MailConfig, scope: Scope) -> Delivery {
+pub fn deliver(env: &Env, conn: &dyn Sql, mail: &MailConfig, scope: Scope) -> Delivery {
     let mut mailer = Mailer::new(mail);
     let mut report = Delivery::default();
     let mut after = i64::MIN;

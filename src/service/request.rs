@@ -13,8 +13,8 @@
 
 use std::time::Duration;
 
+use crate::db::sql::Sql;
 use anyhow::Result;
-use rusqlite::Connection;
 
 use super::{Env, Event, enroll, tries};
 use crate::app::{Scheme, StoredColumns};
@@ -70,7 +70,7 @@ pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<()> {
 /// Phase 1: exit 5 (with an audit row) while `user` is locked out by wrong passwords or has
 /// used the hourly allowance; requests left by a run that is gone are settled first.
 fn check_allowed(env: &Env, db: &mut Db, user: &User) -> Result<()> {
-    let tx = db::write(&mut db.conn)?;
+    let tx = db::write(&db.conn)?;
     settle_abandoned(env, &tx, user)?;
     if let Err(e) = check_limits(env, &tx, user) {
         env.audit(
@@ -204,7 +204,7 @@ fn record(
     };
     // Ctrl-C during the password check stops here, before a request is made.
     env.interrupt.check()?;
-    let tx = db::write(&mut db.conn)?;
+    let tx = db::write(&db.conn)?;
     check_limits(env, &tx, user)?;
     let now = env.now();
     match check {
@@ -246,7 +246,7 @@ fn record(
 }
 
 /// Count a wrong password, locking request-reset for the user at the limit.
-fn wrong_password(env: &Env, conn: &Connection, user: &User, now: i64) -> Result<anyhow::Error> {
+fn wrong_password(env: &Env, conn: &dyn Sql, user: &User, now: i64) -> Result<anyhow::Error> {
     let lockout = Env::secs(env.policy.lockout);
     reset::record_failure(conn, &user.id, LockKind::Password, now)?;
     env.audit(conn, user, &Event::new(ACTION, "wrong_password"))?;
@@ -278,7 +278,7 @@ fn settle_sent(
     expires: i64,
     sent: Result<(), SendError>,
 ) -> Result<()> {
-    let tx = db::write(&mut db.conn)?;
+    let tx = db::write(&db.conn)?;
     let state = reset::request_state(&tx, id)?;
     match &sent {
         Ok(()) if reset::open(&tx, id)? => {
@@ -330,7 +330,7 @@ fn settle_sent(
 }
 
 /// Exit 5 when the user is locked out by wrong passwords or has used the hourly allowance.
-fn check_limits(env: &Env, conn: &Connection, user: &User) -> Result<()> {
+fn check_limits(env: &Env, conn: &dyn Sql, user: &User) -> Result<()> {
     let now = env.now();
     if let Some(until) = reset::locked_until(conn, &user.id, LockKind::Password, now)? {
         return Err(fail(
@@ -377,7 +377,7 @@ fn send_budget(mail: &MailConfig) -> Duration {
 /// Settle the user's requests left `sending` by a run that is gone (killed, crashed, or
 /// stopped past its lease): they never become usable, stop counting against the hourly
 /// allowance, and each gets an audit row. Inside the caller's write transaction.
-pub fn settle_abandoned(env: &Env, conn: &Connection, user: &User) -> Result<()> {
+pub fn settle_abandoned(env: &Env, conn: &dyn Sql, user: &User) -> Result<()> {
     let now = env.now();
     for r in reset::in_flight(conn, &user.id)? {
         let ended = r.sender.as_deref().and_then(process::has_ended);

@@ -4,6 +4,7 @@
 //! row written and a notification queued; the notification is sent after the commit. Two
 //! runs racing with the right code serialise on the write lock: exactly one succeeds.
 
+use crate::db::sql::Sql;
 use anyhow::Result;
 
 use super::notify::{self, Delivery};
@@ -48,7 +49,7 @@ pub fn precheck(env: &Env, db: &mut Db, user: &User) -> Result<Option<Refused>> 
         None => Some(no_request(user)),
         Some(req) if req.state == RequestState::Open && req.expires > env.now() => None,
         Some(req) if req.state == RequestState::Open => {
-            let tx = db::write(&mut db.conn)?;
+            let tx = db::write(&db.conn)?;
             reset::set_state(&tx, req.id, RequestState::Expired, env.now())?;
             env.audit(&tx, user, &Event::new(ACTION, "expired"))?;
             tx.commit()?;
@@ -89,7 +90,7 @@ pub fn verify(
     code: &str,
     mail: &MailConfig,
 ) -> Result<Result<Verified, Refused>> {
-    let tx = db::write(&mut db.conn)?;
+    let tx = db::write(&db.conn)?;
     request::settle_abandoned(env, &tx, user)?;
     let again = again_hint(env, &tx, user)?;
     let log = |outcome: &str| env.audit(&tx, user, &Event::new(ACTION, outcome));
@@ -147,7 +148,7 @@ pub fn verify(
     let outbox_id =
         outbox::Queue::new(&tx)?.push(env.now(), &user.id, &user.username, notice.kind(), &msg)?;
     tx.commit()?;
-    let delivery = notify::deliver(env, &mut db.conn, mail, Scope::Range(outbox_id, outbox_id));
+    let delivery = notify::deliver(env, &db.conn, mail, Scope::Range(outbox_id, outbox_id));
     Ok(Ok(Verified {
         sessions_revoked,
         delivery,
@@ -158,7 +159,7 @@ pub fn verify(
 /// Count a wrong code; the last allowed one voids the request.
 fn wrong_code(
     env: &Env,
-    conn: &rusqlite::Connection,
+    conn: &dyn Sql,
     user: &User,
     req: &reset::Request,
     again: &str,
@@ -225,7 +226,7 @@ fn closed(req: &reset::Request, max_attempts: u32, user: &User, again: String) -
 }
 
 /// How to get a new code: now, or at the time the hourly allowance lets one be requested.
-fn again_hint(env: &Env, conn: &rusqlite::Connection, user: &User) -> Result<String> {
+fn again_hint(env: &Env, conn: &dyn Sql, user: &User) -> Result<String> {
     let again = format!("twofactl request-reset {}", shell_word(&user.username));
     let now = env.now();
     let (requests, oldest) = reset::requests_since(conn, &user.id, now - 3600)?;

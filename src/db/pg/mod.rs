@@ -15,6 +15,7 @@
 //! socket or a loopback address. Trusted CAs are the system's and `[database] ca_file`.
 
 pub mod read;
+pub mod sql;
 mod tls;
 
 use std::path::{Path, PathBuf};
@@ -223,6 +224,26 @@ pub fn open(target: &Target, settings: &Settings, schema: &SchemaSection) -> Res
         client,
         app,
         target: target.clone(),
+    })
+}
+
+/// Connect and check the mapped schema for a command of any kind: with `read_only`, every
+/// transaction of the session is read-only.
+pub fn open_db(
+    target: &Target,
+    settings: &Settings,
+    schema: &SchemaSection,
+    read_only: bool,
+) -> Result<crate::db::Db> {
+    let mut client = target.connect(settings, read_only)?;
+    let mut app = profiles::app(schema)?;
+    app.dialect = Dialect::Postgres;
+    profiles::adapt(&mut app, |t| read::columns(&mut client, t))?;
+    app.check_with(|t| read::columns(&mut client, t))?;
+    Ok(crate::db::Db {
+        conn: crate::db::Engine::Postgres(Box::new(sql::Pg::new(client))),
+        path: target.describe().into(),
+        app,
     })
 }
 
