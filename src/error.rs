@@ -120,7 +120,7 @@ fn pg_meaning(code: &str) -> Option<(Exit, &'static str)> {
         ),
         "42501" => (
             Exit::Config,
-            "GRANT the role SELECT on the application's tables, UPDATE and DELETE on those a reset changes, and CREATE on the schema for twofactl's tables (twofactl doctor lists what it may not read)",
+            "GRANT SELECT on the application's tables to the role (twofactl doctor lists those it may not read); a change also needs UPDATE and DELETE on the tables it changes, and CREATE on the schema for twofactl's own tables",
         ),
         // serialization_failure, deadlock_detected: rolled back.
         "40001" | "40P01" => (

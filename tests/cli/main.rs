@@ -20,6 +20,7 @@ mod mail;
 mod newcomer;
 mod passwords;
 mod pg;
+mod pg_write;
 mod promises;
 mod pty;
 mod readme;

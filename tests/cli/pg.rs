@@ -18,11 +18,11 @@ use postgres::{Client, NoTls};
 use crate::smtp::Pki;
 use crate::support::*;
 
-const NEEDS: &str = "needs postgresql (.ci/run installs it)";
+pub const NEEDS: &str = "needs postgresql (.ci/run installs it)";
 
 /// The role twofactl logs in as over TCP, and its password.
-const ROLE: &str = "twofactl";
-const ROLE_PASSWORD: &str = "role-Pw-8c1f";
+pub const ROLE: &str = "twofactl";
+pub const ROLE_PASSWORD: &str = "role-Pw-8c1f";
 
 /// The directory of PostgreSQL's server programs; fails (never skips) when there is none.
 fn bindir() -> PathBuf {
@@ -266,7 +266,7 @@ pub const APP_SCHEMA_PG: &str = include_str!("../fixtures/postgres/app-schema.sq
 /// Copy the rows of `tables` from an SQLite database into the PostgreSQL tables of the same
 /// names, each value converted by PostgreSQL to its column's type (through JSON: numbers,
 /// text, NULL; blobs as bytea hex).
-fn copy_tables(conn: &rusqlite::Connection, pg: &mut Client, tables: &[&str]) {
+pub fn copy_tables(conn: &rusqlite::Connection, pg: &mut Client, tables: &[&str]) {
     use rusqlite::types::ValueRef;
     use serde_json::{Map, Value};
     for table in tables {
@@ -301,7 +301,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// Copy the users and settings of an SQLite sandbox of the sample schema.
-fn copy_users(sb: &Sandbox, pg: &mut Client) {
+pub fn copy_users(sb: &Sandbox, pg: &mut Client) {
     copy_tables(&sb.conn(), pg, &["users", "settings"]);
 }
 
@@ -331,7 +331,7 @@ fn assert_same_listing(sqlite: &Sandbox, pg_sb: &Sandbox, url: &str, pattern: &s
 
 /// Run twofactl in `sb` with `--db url`, the role's password in PGPASSWORD and the test CA
 /// trusted, and `args`.
-fn run_pg(sb: &Sandbox, url: &str, args: &[&str]) -> Run {
+pub fn run_pg(sb: &Sandbox, url: &str, args: &[&str]) -> Run {
     let mut cmd = sb.cmd();
     cmd.env("PGPASSWORD", ROLE_PASSWORD)
         .arg("--db")
@@ -341,12 +341,12 @@ fn run_pg(sb: &Sandbox, url: &str, args: &[&str]) -> Run {
 }
 
 /// A sandbox whose config trusts the test CA for PostgreSQL.
-fn trusting(pg: &Pg) -> Sandbox {
+pub fn trusting(pg: &Pg) -> Sandbox {
     trusting_with(pg, "")
 }
 
 /// [`trusting`], with more `[database]` keys.
-fn trusting_with(pg: &Pg, database: &str) -> Sandbox {
+pub fn trusting_with(pg: &Pg, database: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.write_config(&format!(
         "[database]\n{database}ca_file = \"{}\"\n\n[mail]\ntransport = \"file\"\nfile_dir = \"outbox\"\nfrom = \"twofactl@example.com\"\n",

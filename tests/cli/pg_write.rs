@@ -1,0 +1,546 @@
+//! Changes on PostgreSQL: every command that writes, run on a throwaway cluster (see
+//! `pg::Pg`) with the role granted what a change needs, and checked against the same run on
+//! SQLite where the two must agree: the application's rows, the output, the audit log. The
+//! database-level guarantees are shown on PostgreSQL as the SQLite suite shows them:
+//! all-or-nothing, a held lock (exit 7), SIGKILL in the middle of a 100,000-user reset,
+//! hostile names, and notifications sent exactly once.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use serde_json::Value;
+
+use crate::enroll::{settle, totp_at};
+use crate::pg::{APP_SCHEMA_PG, Pg, ROLE, ROLE_PASSWORD, copy_tables, run_pg, trusting_with};
+use crate::self_service::{PASSWORD, code_in, mail_config, password_hash};
+use crate::smtp::{Options, Server};
+use crate::support::*;
+
+/// The sample application on PostgreSQL, with the rows of `sb` (users, sessions,
+/// settings), and the role granted what twofactl's changes need: SELECT, UPDATE and DELETE
+/// on the application's tables, CREATE on the schema for twofactl's own.
+fn writable_app(pg: &Pg, sb: &Sandbox) -> Client {
+    let mut db = pg.database("app", APP_SCHEMA_PG);
+    copy_tables(&sb.conn(), &mut db, &["users", "sessions", "settings"]);
+    db.batch_execute(&format!(
+        "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
+         GRANT CREATE ON SCHEMA public TO {ROLE};"
+    ))
+    .unwrap();
+    db
+}
+
+/// A sandbox trusting the test CA, with `config` (TOML) after its `[database]` table.
+fn sandbox(pg: &Pg, config: &str) -> Sandbox {
+    let sb = trusting_with(pg, "");
+    let text = std::fs::read_to_string(&sb.config).unwrap();
+    let database: String = text.split("\n\n").next().unwrap().to_owned();
+    sb.write_config(&format!("{database}\n\n{config}"));
+    sb
+}
+
+/// The users as (username, key, enabled, sessions), in id order, from SQLite.
+fn users_sqlite(sb: &Sandbox) -> Vec<(String, String, bool, i64)> {
+    sb.conn()
+        .prepare(
+            "SELECT username, coalesce(totp_secret, ''), totp_enabled,
+                    (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+             FROM users u ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// [`users_sqlite`] from PostgreSQL.
+fn users_pg(db: &mut Client) -> Vec<(String, String, bool, i64)> {
+    db.query(
+        "SELECT username, coalesce(totp_secret, ''), totp_enabled,
+                (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+         FROM users u ORDER BY id",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
+/// JSON lines without their `time` (which differs between two runs).
+fn timeless(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("time");
+            }
+            v
+        })
+        .collect()
+}
+
+/// `twofactl admin-reset` on both engines: the same output, the same users after, the same
+/// audit log.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn admin_reset_on_postgresql_does_what_it_does_on_sqlite() {
+    let pg = Pg::start();
+    let sb = sandbox(&pg, "");
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "sslmode=verify-full");
+    assert_eq!(
+        users_pg(&mut db),
+        users_sqlite(&sb),
+        "the same users to start"
+    );
+    let list = sb.write(
+        "list.txt",
+        "alice\nFRANK@example.org\ncarol\ndave\nghost\nalice@example.com\n",
+    );
+    let runs: [&[&str]; 4] = [
+        &[
+            "--format",
+            "json",
+            "admin-reset",
+            "bob",
+            "--reason",
+            "lost phone",
+            "--yes",
+            "--no-notify",
+        ],
+        &[
+            "--format",
+            "json",
+            "admin-reset",
+            "--from-file",
+            list.to_str().unwrap(),
+            "--skip-missing",
+            "--dry-run",
+        ],
+        &[
+            "--format",
+            "json",
+            "admin-reset",
+            "--from-file",
+            list.to_str().unwrap(),
+            "--skip-missing",
+            "--reason",
+            "phones lost",
+            "--yes",
+            "--no-notify",
+        ],
+        &[
+            "--format",
+            "json",
+            "admin-reset",
+            "root",
+            "--allow-admin",
+            "--reason",
+            "r",
+            "--yes",
+            "--no-notify",
+        ],
+    ];
+    for args in runs {
+        let want = sb.run(args);
+        want.ok();
+        let got = run_pg(&sb, &url, args);
+        got.ok();
+        assert_eq!(got.out(), want.out(), "{args:?}");
+        assert_eq!(users_pg(&mut db), users_sqlite(&sb), "after {args:?}");
+    }
+    let cleared = users_pg(&mut db)
+        .iter()
+        .filter(|(_, key, on, _)| key.is_empty() && !on)
+        .count();
+    assert_eq!(
+        cleared,
+        7,
+        "every user named is clear: {:?}",
+        users_pg(&mut db)
+    );
+    let audit = ["--format", "json", "audit"];
+    let want = sb.run(audit);
+    let got = run_pg(&sb, &url, &audit);
+    assert_eq!(timeless(&got.ok().out()), timeless(&want.ok().out()));
+    assert_eq!(timeless(&got.out()).len(), 6, "{}", got.out());
+    // twofactl's tables are the role's, beside the application's, at their version.
+    let owner: String = db
+        .query_one(
+            "SELECT tableowner::text FROM pg_tables WHERE tablename = 'twofactl_audit'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, ROLE);
+}
+
+/// A list naming someone who is no user, or an administrator, stops before any change, on
+/// PostgreSQL as on SQLite: exit 4 or 2, and every row as it was.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn a_list_that_cannot_be_done_whole_changes_nothing_on_postgresql() {
+    let pg = Pg::start();
+    let sb = sandbox(&pg, "");
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "");
+    let before = users_pg(&mut db);
+    let missing = sb.write("missing.txt", "alice\nbob\nnobody\n");
+    let admins = sb.write("admins.txt", "alice\nroot\n");
+    for (file, code) in [(&missing, 4), (&admins, 2)] {
+        let args = [
+            "admin-reset",
+            "--from-file",
+            file.to_str().unwrap(),
+            "--reason",
+            "r",
+            "--yes",
+            "--no-notify",
+        ];
+        let want = sb.run(args);
+        want.code(code);
+        let got = run_pg(&sb, &url, &args);
+        got.code(code).one_error_line();
+        assert_eq!(got.err(), want.err());
+        assert_eq!(users_pg(&mut db), before);
+    }
+    let audit: i64 = db
+        .query_one(
+            "SELECT count(*) FROM twofactl_audit WHERE outcome = 'reset'",
+            &[],
+        )
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    assert_eq!(audit, 0);
+}
+
+/// Names are values, never SQL, on PostgreSQL too: quotes, parameters in both engines'
+/// styles, a semicolon and a comment are names that are no user.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn hostile_names_are_only_names_on_postgresql() {
+    let pg = Pg::start();
+    let sb = sandbox(&pg, "");
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "");
+    let before = users_pg(&mut db);
+    let names = [
+        "alice'; DROP TABLE users; --",
+        "\"users\"",
+        "$1",
+        ":name",
+        "?1",
+        "' OR '1'='1",
+        "bob\\",
+        "ｂｏｂ",
+        "carol@example.com' OR 'x'='x",
+        "/* */ root",
+    ];
+    let list = sb.write("hostile.txt", names.join("\n"));
+    let run = run_pg(
+        &sb,
+        &url,
+        &[
+            "--format",
+            "json",
+            "admin-reset",
+            "--from-file",
+            list.to_str().unwrap(),
+            "--skip-missing",
+            "--reason",
+            "r",
+            "--yes",
+            "--no-notify",
+        ],
+    );
+    run.ok();
+    let lines = run.json_lines();
+    let results: Vec<(&str, &str)> = lines
+        .iter()
+        .filter_map(|v| Some((v["username"].as_str()?, v["outcome"].as_str()?)))
+        .collect();
+    assert_eq!(results.len(), names.len(), "{}", run.out());
+    for ((name, result), want) in results.iter().zip(names) {
+        assert_eq!((*name, *result), (want, "missing"));
+    }
+    assert_eq!(users_pg(&mut db), before);
+}
+
+/// A row of the application held locked by another transaction: exit 7 within the busy
+/// timeout (PostgreSQL's lock_timeout), nothing changed, and the run after it works.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn a_held_row_lock_is_exit_7_and_changes_nothing() {
+    let pg = Pg::start();
+    let sb = sandbox(&pg, "");
+    let text = std::fs::read_to_string(&sb.config).unwrap();
+    sb.write_config(&text.replacen("[database]\n", "[database]\nbusy_timeout = \"1s\"\n", 1));
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "");
+    let before = users_pg(&mut db);
+    let mut holder = pg.superuser("app").unwrap();
+    let mut tx = holder.transaction().unwrap();
+    tx.execute(
+        "SELECT 1 FROM users WHERE username = 'alice' FOR UPDATE",
+        &[],
+    )
+    .unwrap();
+    let args = [
+        "admin-reset",
+        "bob",
+        "alice",
+        "--reason",
+        "r",
+        "--yes",
+        "--no-notify",
+    ];
+    let started = Instant::now();
+    let run = run_pg(&sb, &url, &args);
+    run.code(7).one_error_line();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(users_pg(&mut db), before, "bob is not reset without alice");
+    tx.rollback().unwrap();
+    run_pg(&sb, &url, &args).ok();
+    assert_ne!(users_pg(&mut db), before);
+}
+
+/// SIGKILL while 100,000 users are being reset: the reset is one transaction, so it is
+/// there whole or not at all; the writers' lock dies with the process, and the next run
+/// does the whole reset.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn sigkill_during_a_100_000_user_reset_leaves_all_or_nothing() {
+    const N: i64 = 100_000;
+    let pg = Pg::start();
+    let sb = sandbox(&pg, "");
+    let mut db = pg.database("app", APP_SCHEMA_PG);
+    db.batch_execute(&format!(
+        "INSERT INTO users (username, email, password_hash, totp_secret, totp_enabled)
+         SELECT 'user' || lpad(i::text, 6, '0'), 'user' || i || '@example.com', 'x', 'KEY', true
+         FROM generate_series(1, {N}) i;
+         INSERT INTO sessions (id, user_id) SELECT 's' || id, id FROM users;
+         GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
+         GRANT CREATE ON SCHEMA public TO {ROLE};"
+    ))
+    .unwrap();
+    let names: String = (1..=N).map(|i| format!("user{i:06}\n")).collect();
+    let list = sb.write("all.txt", names);
+    let url = pg.url("localhost", "app", "");
+    let args = [
+        "--db",
+        url.as_str(),
+        "admin-reset",
+        "--from-file",
+        list.to_str().unwrap(),
+        "--reason",
+        "r",
+        "--yes",
+        "--no-notify",
+    ];
+    let cleared = |db: &mut Client| -> i64 {
+        db.query_one("SELECT count(*) FROM users WHERE totp_secret IS NULL", &[])
+            .unwrap()
+            .get(0)
+    };
+    for delay in [300, 900] {
+        let mut child = sb.std_cmd();
+        let mut child = child
+            .env("PGPASSWORD", ROLE_PASSWORD)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let n = cleared(&mut db);
+        assert!(
+            n == 0 || n == N,
+            "after SIGKILL at {delay} ms: {n} users cleared"
+        );
+        if n == N {
+            break;
+        }
+    }
+    let run = run_pg(&sb, &url, &args[2..]);
+    run.ok();
+    assert_eq!(cleared(&mut db), N);
+    let sessions: i64 = db
+        .query_one("SELECT count(*) FROM sessions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(sessions, 0);
+    let audit: i64 = db
+        .query_one(
+            "SELECT count(*) FROM twofactl_audit WHERE outcome = 'reset'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, N, "one audit row per user, from one run only");
+}
+
+/// Notifications that could not be sent stay in the outbox on PostgreSQL, and `outbox send`
+/// delivers each exactly once, however often it is run.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn notifications_go_out_exactly_once_from_the_postgresql_outbox() {
+    let pg = Pg::start();
+    let server = Server::start(Options::default());
+    let sb = sandbox(&pg, &mail_config(server.port, ""));
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "");
+    server.set_fail_after(Some(0));
+    let run = run_pg(
+        &sb,
+        &url,
+        &[
+            "admin-reset",
+            "alice",
+            "bob",
+            "--reason",
+            "lost phones",
+            "--yes",
+        ],
+    );
+    run.code(6);
+    assert_eq!(server.messages().len(), 0);
+    let cleared = users_pg(&mut db)
+        .iter()
+        .filter(|u| u.0 == "alice" || u.0 == "bob")
+        .all(|u| u.1.is_empty());
+    assert!(cleared, "the reset is committed before any mail");
+    let list = run_pg(&sb, &url, &["--format", "json", "outbox", "list"]);
+    assert_eq!(list.ok().json_lines().len(), 2, "{}", list.out());
+    server.set_fail_after(None);
+    for _ in 0..3 {
+        run_pg(&sb, &url, &["outbox", "send"]).ok();
+    }
+    let to: Vec<String> = server
+        .messages()
+        .iter()
+        .flat_map(|m| m.rcpt_to.clone())
+        .collect();
+    assert_eq!(
+        sorted(&to.iter().map(String::as_str).collect::<Vec<_>>()),
+        ["alice@example.com", "bob@example.com"]
+    );
+    let list = run_pg(&sb, &url, &["--format", "json", "outbox", "list"]);
+    assert_eq!(list.ok().json_lines().len(), 0, "{}", list.out());
+}
+
+/// The self-service reset end to end on PostgreSQL: the password checked, the code e-mailed
+/// over SMTP and verified, a new key enrolled and confirmed with a code from it.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn the_self_service_reset_runs_end_to_end_on_postgresql() {
+    let pg = Pg::start();
+    let server = Server::start(Options::default());
+    let sb = sandbox(&pg, &mail_config(server.port, ""));
+    let mut db = writable_app(&pg, &sb);
+    db.execute("UPDATE users SET password_hash = $1", &[&password_hash()])
+        .unwrap();
+    let url = pg.url("localhost", "app", "");
+    // A wrong password is counted in the database, and changes nothing else.
+    let wrong = stdin_run(
+        &sb,
+        &url,
+        &["request-reset", "alice", "--password-stdin"],
+        "nope\n",
+    );
+    wrong.code(3);
+    assert_eq!(server.messages().len(), 0);
+    stdin_run(
+        &sb,
+        &url,
+        &["request-reset", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    )
+    .ok();
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    let code = code_in(&messages[0]);
+    let png = sb.path("alice.png");
+    stdin_run(
+        &sb,
+        &url,
+        &[
+            "verify",
+            "alice",
+            "--code-stdin",
+            "--enroll",
+            "--qr-png",
+            png.to_str().unwrap(),
+        ],
+        &format!("{code}\n"),
+    )
+    .ok();
+    let key: String = db
+        .query_one(
+            "SELECT secret FROM twofactl_pending_keys WHERE user_id = (SELECT id::text FROM users WHERE username = 'alice')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let alice = |db: &mut Client| -> (Option<String>, bool, i64) {
+        let r = db
+            .query_one(
+                "SELECT totp_secret, totp_enabled, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+                 FROM users u WHERE username = 'alice'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(
+        alice(&mut db),
+        (None, false, 0),
+        "the verified code reset alice's 2FA"
+    );
+    settle();
+    let now = crate::self_service::now();
+    stdin_run(
+        &sb,
+        &url,
+        &["enroll", "alice", "--code-stdin"],
+        &format!("{}\n", totp_at(&key, now)),
+    )
+    .ok();
+    assert_eq!(alice(&mut db), (Some(key), true, 0));
+    let actions: Vec<String> = db
+        .query(
+            "SELECT action || ':' || outcome FROM twofactl_audit WHERE username = 'alice' ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(actions.len() >= 4, "{actions:?}");
+    // The code is kept only as a hash, and no secret is in the audit log.
+    let leaks: i64 = db
+        .query_one(
+            "SELECT count(*) FROM twofactl_audit WHERE concat_ws(' ', reason, detail, outcome) LIKE '%' || $1 || '%'",
+            &[&code],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(leaks, 0);
+}
+
+/// Run with `stdin` on PostgreSQL.
+fn stdin_run(sb: &Sandbox, url: &str, args: &[&str], stdin: &str) -> Run {
+    let mut cmd = sb.cmd();
+    cmd.env("PGPASSWORD", ROLE_PASSWORD)
+        .arg("--db")
+        .arg(url)
+        .args(args)
+        .write_stdin(stdin.as_bytes().to_vec());
+    Run::of(&mut cmd)
+}
