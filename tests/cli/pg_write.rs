@@ -685,47 +685,102 @@ fn every_profile_resets_the_same_on_postgresql_as_on_sqlite() {
             std::fs::read_to_string(&sqlite.config).unwrap(),
             pg.ca.display()
         ));
-        let url = pg.url("localhost", name, "");
-        let listed = sqlite.run(["--format", "json", "list-users"]);
-        let users: Vec<String> = listed
-            .ok()
-            .json_lines()
-            .iter()
-            .filter(|v| v["status"] != "disabled")
-            .map(|v| v["username"].as_str().unwrap().to_owned())
-            .collect();
-        assert!(users.len() >= 2, "{name}: {}", listed.out());
-        let list = sb.write("list.txt", users.join("\n"));
-        let args = [
-            "--format",
-            "json",
-            "admin-reset",
-            "--from-file",
-            list.to_str().unwrap(),
-            "--allow-admin",
-            "--reason",
-            "r",
-            "--yes",
-            "--no-notify",
-        ];
-        let want = sqlite.run(args);
-        want.ok();
-        let got = run_pg(&sb, &url, &args);
-        got.ok();
-        assert_eq!(got.out(), want.out(), "{name}");
-        let conn = sqlite.conn();
-        for table in &tables {
-            assert_eq!(
-                dump_pg(&mut client, table),
-                dump_sqlite(&conn, table),
-                "{name}: table {table}"
-            );
-        }
-        let audit = ["--format", "json", "audit"];
-        assert_eq!(
-            timeless(&run_pg(&sb, &url, &audit).ok().out()),
-            timeless(&sqlite.run(audit).ok().out()),
-            "{name}"
+        assert_same_reset(
+            name,
+            &sqlite,
+            &sb,
+            &pg.url("localhost", name, ""),
+            &mut client,
+            &tables,
         );
     }
+}
+
+/// Reset every user of `sqlite` whose 2FA is not clear, from a list, there and on
+/// PostgreSQL (`url`, through `sb`, holding the same rows): the same output, the same rows
+/// in every one of `tables`, the same audit log.
+#[track_caller]
+fn assert_same_reset(
+    name: &str,
+    sqlite: &Sandbox,
+    sb: &Sandbox,
+    url: &str,
+    client: &mut Client,
+    tables: &[String],
+) {
+    let listed = sqlite.run(["--format", "json", "list-users"]);
+    let users: Vec<String> = listed
+        .ok()
+        .json_lines()
+        .iter()
+        .filter(|v| v["status"] != "disabled")
+        .map(|v| v["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(users.len() >= 2, "{name}: {}", listed.out());
+    let list = sb.write("list.txt", users.join("\n"));
+    let args = [
+        "--format",
+        "json",
+        "admin-reset",
+        "--from-file",
+        list.to_str().unwrap(),
+        "--allow-admin",
+        "--reason",
+        "r",
+        "--yes",
+        "--no-notify",
+    ];
+    let want = sqlite.run(args);
+    want.ok();
+    let got = run_pg(sb, url, &args);
+    got.ok();
+    assert_eq!(got.out(), want.out(), "{name}");
+    let conn = sqlite.conn();
+    for table in tables {
+        // The columns PostgreSQL's table has (a fixture may hold only those twofactl uses).
+        let columns: Vec<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1",
+                &[table],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}=", r.get::<_, String>(0)))
+            .collect();
+        let mut want = dump_sqlite(&conn, table);
+        for row in &mut want {
+            row.retain(|c| columns.iter().any(|p| c.starts_with(p.as_str())));
+        }
+        assert_eq!(dump_pg(client, table), want, "{name}: table {table}");
+    }
+    let audit = ["--format", "json", "audit"];
+    assert_eq!(
+        timeless(&run_pg(sb, url, &audit).ok().out()),
+        timeless(&sqlite.run(audit).ok().out()),
+        "{name}"
+    );
+}
+
+/// Gitea on PostgreSQL, in xorm's types there (BIGSERIAL ids, BOOL flags, VARCHAR text):
+/// its reset changes the same rows as on SQLite.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn the_gitea_profile_resets_the_same_on_postgresql_as_on_sqlite() {
+    let pg = Pg::start();
+    let sqlite = crate::apps::gitea::gitea();
+    let mut db = pg.database("gitea", include_str!("../fixtures/postgres/gitea.sql"));
+    let tables = ["user".to_owned(), "two_factor".to_owned()];
+    copy_tables(&sqlite.conn(), &mut db, &["user", "two_factor"]);
+    db.batch_execute(&format!(
+        "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
+         GRANT CREATE ON SCHEMA public TO {ROLE};"
+    ))
+    .unwrap();
+    let sb = Sandbox::empty();
+    sb.write_config(&crate::apps::config(
+        "gitea",
+        &format!("[database]\nca_file = \"{}\"\n", pg.ca.display()),
+    ));
+    let url = pg.url("localhost", "gitea", "");
+    assert_same_reset("gitea", &sqlite, &sb, &url, &mut db, &tables);
 }
