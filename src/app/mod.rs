@@ -971,6 +971,38 @@ impl App {
     }
 
     /// Every (table, columns) the mapping reads or writes.
+    /// The rights a reset and an enrolment need on the application's tables: (table,
+    /// privilege), each once, in the order first needed.
+    pub fn changed_tables(&self) -> Vec<(String, &'static str)> {
+        let m = &self.map;
+        let mut out: Vec<(String, &'static str)> = Vec::new();
+        let mut add = |t: &str, p: &'static str| {
+            if !out.iter().any(|(x, y)| x == t && *y == p) {
+                out.push((t.to_owned(), p));
+            }
+        };
+        match &m.key {
+            KeyStore::Columns { .. } => add(&m.users, "UPDATE"),
+            KeyStore::Rows { table, .. } => {
+                add(table, "DELETE");
+                add(table, "INSERT");
+            }
+        }
+        for also in &m.also {
+            match also {
+                Also::Delete { table, .. } | Also::DeleteChildren { table, .. } => {
+                    add(table, "DELETE");
+                }
+                Also::Update { table, .. } => add(table, "UPDATE"),
+                Also::Set { .. } => add(&m.users, "UPDATE"),
+            }
+        }
+        for s in &m.sessions {
+            add(&s.table, "DELETE");
+        }
+        out
+    }
+
     pub(crate) fn needed(&self) -> Vec<(String, Vec<String>)> {
         let m = &self.map;
         let mut users = vec![m.id.clone(), m.username.clone()];

@@ -11,6 +11,7 @@ use super::{Ctx, Reader};
 use crate::cli::DoctorArgs;
 use crate::config::{AppSettings, Security};
 use crate::db::pg::{PgDb, read};
+use crate::db::sql::Sql;
 use crate::db::{migrate, outbox, users};
 use crate::error::{Exit, Failure, fail};
 use crate::mail::{MailConfig, Mailer, SmtpSession, Transport, compose_test};
@@ -173,7 +174,7 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
         Some(v) => format!("{v} (sslmode {})", db.target.sslmode.as_str()),
         None => format!("not encrypted (sslmode {})", db.target.sslmode.as_str()),
     };
-    match read::session(&mut db.client) {
+    match read::session(&mut *db.pg.client().ok()?) {
         Ok((version, ssl)) => r.add(
             "database",
             Ok(format!(
@@ -193,7 +194,7 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
     );
     r.add(
         "rights",
-        match read::unreadable(&mut db.client, &db.app) {
+        match read::unreadable(&mut *db.pg.client().ok()?, &db.app) {
             Ok(missing) if missing.is_empty() => {
                 Ok("the role may read every table the profile maps".to_owned())
             }
@@ -209,15 +210,37 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
     );
     r.add(
         "users",
-        read::count_users(&mut db.client, &db.app)
+        read::count_users(&mut *db.pg.client().ok()?, &db.app)
             .map(|n| format!("{n} users"))
             .map_err(|e| describe(&e)),
     );
     r.add(
-        "twofactl tables",
-        Ok("none on PostgreSQL yet: list-users and doctor read; changes need SQLite".to_owned()),
+        "rights to change",
+        match read::unwritable(&mut *db.pg.client().ok()?, &db.app) {
+            Ok(missing) if missing.is_empty() => Ok(
+                "the role may change what a reset and an enrolment change, and keep twofactl's tables"
+                    .to_owned(),
+            ),
+            Ok(missing) => Err((
+                Exit::Config,
+                format!(
+                    "the role may not change what twofactl changes: GRANT {}",
+                    missing.join(", ")
+                ),
+            )),
+            Err(e) => Err(describe(&e)),
+        },
     );
-    match read::settings(&mut db.client, &db.app) {
+    let sql: &dyn Sql = &db.pg;
+    r.add(
+        "twofactl tables",
+        match migrate::check(sql) {
+            Ok(0) => Ok("none yet: the first change creates them".to_owned()),
+            Ok(v) => Ok(format!("version {v}")),
+            Err(e) => Err(describe(&e)),
+        },
+    );
+    match read::settings(&mut *db.pg.client().ok()?, &db.app) {
         Ok(s) => Some(s),
         Err(e) => {
             r.add("application settings", Err(describe(&e)));

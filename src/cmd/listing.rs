@@ -132,7 +132,7 @@ impl Rows<'_, '_> {
                 users::for_each(db.sqlite()?, &db.app, self.own, self.now, self.filter, each)
             }
             Source::Postgres(db) => {
-                pg::read::for_each_user(&mut db.client, &db.app, self.filter, each)
+                pg::read::for_each_user(&mut *db.pg.client()?, &db.app, self.filter, each)
             }
         }
     }

@@ -394,18 +394,55 @@ fn doctor_reports_the_server_tls_profile_rights_and_users() {
     let sb = trusting(&pg);
     let mut db = pg.database("app", APP_SCHEMA_PG);
     copy_users(&sb, &mut db);
-    let run = run_pg(
-        &sb,
-        &pg.url("localhost", "app", "sslmode=verify-full"),
-        &["doctor"],
+    let url = pg.url("localhost", "app", "sslmode=verify-full");
+    // A role that may only read: the rights a change needs are named, as GRANTs.
+    let reader = run_pg(&sb, &url, &["doctor"]);
+    reader.code(8);
+    assert!(
+        reader
+            .out()
+            .contains("GRANT UPDATE on \"users\", DELETE on \"sessions\", CREATE on schema public"),
+        "{}",
+        reader.out()
     );
+    db.batch_execute(&format!(
+        "GRANT UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
+         GRANT CREATE ON SCHEMA public TO {ROLE};"
+    ))
+    .unwrap();
+    let run = run_pg(&sb, &url, &["doctor"]);
     run.ok();
     let out = run.out();
     assert!(out.contains("PostgreSQL 1"), "{out}");
     assert!(out.contains("TLS: TLSv1.3 (sslmode verify-full)"), "{out}");
     assert!(out.contains("profile default"), "{out}");
     assert!(out.contains("may read every table"), "{out}");
+    assert!(out.contains("may change what a reset"), "{out}");
+    assert!(
+        out.contains("none yet: the first change creates them"),
+        "{out}"
+    );
     assert!(out.contains(&format!("{} users", STANDARD.len())), "{out}");
+    run_pg(
+        &sb,
+        &url,
+        &[
+            "admin-reset",
+            "alice",
+            "--reason",
+            "r",
+            "--yes",
+            "--no-notify",
+        ],
+    )
+    .ok();
+    let after = run_pg(&sb, &url, &["doctor"]);
+    assert!(
+        after.ok().out().contains("twofactl tables"),
+        "{}",
+        after.out()
+    );
+    assert!(after.out().contains("version 6"), "{}", after.out());
 
     // Without TLS the report says so.
     let plain = run_pg(
@@ -753,8 +790,9 @@ fn the_django_otp_profile_works_on_what_django_made_on_postgresql() {
     ]
     .map(|(u, s, a, e)| (u.to_owned(), s.to_owned(), a, e.to_owned()));
     assert_eq!(got, want);
+    // The role may only read: doctor names the rights a change needs (exit 8).
     let doctor = run_pg(&sb, &url, &["doctor"]);
-    doctor.ok();
+    doctor.code(8);
     assert!(
         doctor.out().contains("profile django-otp"),
         "{}",

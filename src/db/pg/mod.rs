@@ -207,7 +207,8 @@ impl Target {
 
 /// An open PostgreSQL application database.
 pub struct PgDb {
-    pub client: Client,
+    /// The session (its client, for streaming, through `Pg::client`).
+    pub pg: sql::Pg,
     /// The application, in PostgreSQL's dialect.
     pub app: App,
     pub target: Target,
@@ -221,7 +222,7 @@ pub fn open(target: &Target, settings: &Settings, schema: &SchemaSection) -> Res
     profiles::adapt(&mut app, |t| read::columns(&mut client, t))?;
     app.check_with(|t| read::columns(&mut client, t))?;
     Ok(PgDb {
-        client,
+        pg: sql::Pg::new(client),
         app,
         target: target.clone(),
     })

@@ -240,6 +240,30 @@ pub fn unreadable(client: &mut Client, app: &App) -> Result<Vec<String>> {
     Ok(missing)
 }
 
+/// What the role may not do that a change needs: `PRIVILEGE on table` for the application's
+/// tables a reset or an enrolment changes, and, before twofactl's tables exist, `CREATE on
+/// schema S` to make them there.
+pub fn unwritable(client: &mut Client, app: &App) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for (table, privilege) in app.changed_tables() {
+        let row = client.query_one("SELECT has_table_privilege($1, $2)", &[&table, &privilege])?;
+        if !row.try_get::<_, bool>(0)? {
+            missing.push(format!("{privilege} on {table}"));
+        }
+    }
+    let row = client.query_one(
+        "SELECT to_regclass('twofactl_meta') IS NOT NULL, current_schema()::text,
+                has_schema_privilege(current_schema(), 'CREATE')",
+        &[],
+    )?;
+    let (ours, schema, create): (bool, String, bool) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    if !ours && !create {
+        missing.push(format!("CREATE on schema {schema}"));
+    }
+    Ok(missing)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
