@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'twofactl' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;request-reset' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -72,7 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--qr-png', '--qr-png', [CompletionResultType]::ParameterName, 'Write the QR code as a PNG image to FILE (mode 0600, atomically)')
             [CompletionResult]::new('--qr-svg', '--qr-svg', [CompletionResultType]::ParameterName, 'Write the QR code as an SVG image to FILE (mode 0600, atomically)')
             [CompletionResult]::new('--qr-size', '--qr-size', [CompletionResultType]::ParameterName, 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -101,7 +101,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--qr-png', '--qr-png', [CompletionResultType]::ParameterName, 'Write the QR code as a PNG image to FILE (mode 0600, atomically)')
             [CompletionResult]::new('--qr-svg', '--qr-svg', [CompletionResultType]::ParameterName, 'Write the QR code as an SVG image to FILE (mode 0600, atomically)')
             [CompletionResult]::new('--qr-size', '--qr-size', [CompletionResultType]::ParameterName, 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -127,7 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only users in this 2FA state')
             [CompletionResult]::new('--match', '--match', [CompletionResultType]::ParameterName, 'Only users whose username or e-mail contains PATTERN (case-insensitive, no wildcards)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N users')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -149,7 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--from-file', '--from-file', [CompletionResultType]::ParameterName, 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)')
             [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'The application administrator on whose behalf the reset is made (must have is_admin = 1)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -176,7 +176,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             [CompletionResult]::new('--action', '--action', [CompletionResultType]::ParameterName, 'Only records of this action')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Print at most N records (the newest)')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -194,7 +194,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;outbox' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -214,7 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;outbox;list' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -232,7 +232,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;outbox;send' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -252,7 +252,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
         }
         'twofactl;doctor' {
             [CompletionResult]::new('--send-test', '--send-test', [CompletionResultType]::ParameterName, 'Also send one test message to ADDRESS')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -270,7 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;demo' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -288,7 +288,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;completions' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')
@@ -306,7 +306,7 @@ Register-ArgumentCompleter -Native -CommandName 'twofactl' -ScriptBlock {
             break
         }
         'twofactl;man' {
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)')

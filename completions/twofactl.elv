@@ -18,7 +18,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
     }
     var completions = [
         &'twofactl'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -46,7 +46,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand man 'Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR'
         }
         &'twofactl;request-reset'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -67,7 +67,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --qr-png 'Write the QR code as a PNG image to FILE (mode 0600, atomically)'
             cand --qr-svg 'Write the QR code as an SVG image to FILE (mode 0600, atomically)'
             cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)'
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -95,7 +95,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --qr-png 'Write the QR code as a PNG image to FILE (mode 0600, atomically)'
             cand --qr-svg 'Write the QR code as an SVG image to FILE (mode 0600, atomically)'
             cand --qr-size 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)'
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -120,7 +120,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --status 'Only users in this 2FA state'
             cand --match 'Only users whose username or e-mail contains PATTERN (case-insensitive, no wildcards)'
             cand --limit 'Print at most N users'
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -141,7 +141,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --from-file 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)'
             cand --reason 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)'
             cand --actor 'The application administrator on whose behalf the reset is made (must have is_admin = 1)'
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -167,7 +167,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --action 'Only records of this action'
             cand --since 'Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)'
             cand --limit 'Print at most N records (the newest)'
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -184,7 +184,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
         }
         &'twofactl;outbox'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -203,7 +203,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand send 'Deliver the pending messages (one SMTP connection for all)'
         }
         &'twofactl;outbox;list'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -220,7 +220,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
         }
         &'twofactl;outbox;send'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -239,7 +239,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
         }
         &'twofactl;doctor'= {
             cand --send-test 'Also send one test message to ADDRESS'
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -256,7 +256,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
         }
         &'twofactl;demo'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -273,7 +273,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
         }
         &'twofactl;completions'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'
@@ -290,7 +290,7 @@ set edit:completion:arg-completer[twofactl] = {|@words|
             cand --version 'Print version'
         }
         &'twofactl;man'= {
-            cand --db 'The application''s SQLite database, or a postgres:// URL (list-users and doctor)'
+            cand --db 'The application''s SQLite database, or its PostgreSQL database as a postgres:// URL'
             cand --config 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]'
             cand --profile 'The application''s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile'
             cand --format 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)'

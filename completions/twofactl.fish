@@ -24,7 +24,7 @@ function __fish_twofactl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c twofactl -n "__fish_twofactl_needs_command" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_needs_command" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_needs_command" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_needs_command" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_needs_command" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -47,7 +47,7 @@ complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "doctor" -d 'Check
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "demo" -d 'Make a sandbox (a sample application database and a config) to try twofactl on'
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "completions" -d 'Print the completion script for a shell (bash, zsh, fish, powershell, elvish)'
 complete -c twofactl -n "__fish_twofactl_needs_command" -f -a "man" -d 'Write the man pages (twofactl(1), one per command, twofactl.toml(5)) under DIR'
-complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -63,7 +63,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand request-reset" -s V -l
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-png -d 'Write the QR code as a PNG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-svg -d 'Write the QR code as an SVG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand verify" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -86,7 +86,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l actor -d 'T
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-png -d 'Write the QR code as a PNG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-svg -d 'Write the QR code as an SVG image to FILE (mode 0600, atomically)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l qr-size -d 'Pixels per QR module in --qr-png and --qr-svg (at least 4: smaller codes do not scan reliably from a screen or print)' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand enroll" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -108,7 +108,7 @@ pending\t'A new key awaits confirmation with a first code'
 disabled\t'No authenticator'"
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l match -d 'Only users whose username or e-mail contains PATTERN (case-insensitive, no wildcards)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l limit -d 'Print at most N users' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -124,7 +124,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand list-users" -s V -l ve
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l from-file -d 'Read users from FILE, one per line (`-` for stdin; blank lines and `#` comments skipped)' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l reason -d 'Why the 2FA is reset, on one line (no control characters); recorded in the audit log (prompted in a terminal)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l actor -d 'The application administrator on whose behalf the reset is made (must have is_admin = 1)' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand admin-reset" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -148,7 +148,7 @@ enroll\t'A new key made or confirmed'
 admin-reset\t'An administrative reset'"
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l since -d 'Only records since TIME: an RFC 3339 time or date (2026-11-01), or an age (7d, 12h)' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l limit -d 'Print at most N records (the newest)' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -160,7 +160,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s q -l quiet -
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand audit" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -174,7 +174,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -f -a "list" -d 'List the messages not yet delivered, with their last error'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and not __fish_seen_subcommand_from list send" -f -a "send" -d 'Deliver the pending messages (one SMTP connection for all)'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -186,7 +186,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_see
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -200,7 +200,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_see
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand outbox; and __fish_seen_subcommand_from send" -s V -l version -d 'Print version'
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l send-test -d 'Also send one test message to ADDRESS' -r
-complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -212,7 +212,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -s q -l quiet 
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -224,7 +224,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s q -l quiet -d
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'
@@ -236,7 +236,7 @@ complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s q -l q
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s v -l verbose -d 'Print more on stderr'
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c twofactl -n "__fish_twofactl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l db -d 'The application\'s SQLite database, or a postgres:// URL (list-users and doctor)' -r -F
+complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l db -d 'The application\'s SQLite database, or its PostgreSQL database as a postgres:// URL' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l config -d 'Config file [default: /etc/twofactl/config.toml, then $XDG_CONFIG_HOME/twofactl/config.toml]' -r -F
 complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l profile -d 'The application\'s profile (default, kanboard, wallabag, django-otp, vaultwarden, gitea, forgejo, nextcloud); overrides [schema] profile' -r
 complete -c twofactl -n "__fish_twofactl_using_subcommand man" -l format -d 'Output format; `json` prints machine-readable output on stdout (`csv`: list-users only)' -r -f -a "text\t'Aligned text for people'

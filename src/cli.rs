@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// The application's SQLite database, or a postgres:// URL (list-users and doctor)
+    /// The application's SQLite database, or its PostgreSQL database as a postgres:// URL
     #[arg(long, global = true, value_name = "PATH|URL", env = "TWOFACTL_DB", value_hint = ValueHint::FilePath)]
     pub db: Option<PathBuf>,
 
