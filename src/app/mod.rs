@@ -551,6 +551,15 @@ impl App {
         )
     }
 
+    /// [`App::select_users_as`] with `more` columns after the user's, and `joins` after the
+    /// users table.
+    pub fn select_users_joined(&self, id: &str, more: &str, joins: &str) -> String {
+        let plain = self.select_users_as(id);
+        let from = format!(" FROM {} u", self.map.users);
+        let (select, _) = plain.rsplit_once(&from).expect("select_users_as ends so");
+        format!("{select}, {more}{from} {joins}")
+    }
+
     /// The key's enabled flag, when [`App::select_users`] selects it as stored (SQLite, a
     /// flag column of the users table).
     fn raw_active(&self) -> Option<&str> {

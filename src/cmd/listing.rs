@@ -98,9 +98,10 @@ pub fn users(ctx: &Ctx, db: Source<'_>, filter: &users::Filter<'_>) -> Result<()
         now: ctx.now(),
         own: 0,
     };
-    if let Source::Sqlite(db) = &src.db {
-        src.own = migrate::check(&db.conn)?;
-    }
+    src.own = match &src.db {
+        Source::Sqlite(db) => migrate::check(&db.conn)?,
+        Source::Postgres(db) => migrate::check(&db.pg)?,
+    };
     let out = output::stdout();
     match ctx.format {
         Format::Json => users_json(&mut src, out),
@@ -120,7 +121,7 @@ struct Rows<'a, 'f> {
     db: Source<'a>,
     filter: &'f users::Filter<'f>,
     now: i64,
-    /// The version of twofactl's tables (SQLite).
+    /// The version of twofactl's tables.
     own: usize,
 }
 
@@ -131,9 +132,13 @@ impl Rows<'_, '_> {
             Source::Sqlite(db) => {
                 users::for_each(db.sqlite()?, &db.app, self.own, self.now, self.filter, each)
             }
-            Source::Postgres(db) => {
-                pg::read::for_each_user(&mut *db.pg.client()?, &db.app, self.filter, each)
-            }
+            Source::Postgres(db) => pg::read::for_each_user(
+                &mut *db.pg.client()?,
+                &db.app,
+                (self.own, self.now),
+                self.filter,
+                each,
+            ),
         }
     }
 }

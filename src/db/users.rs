@@ -204,7 +204,10 @@ impl ListRow<'_> {
 pub(crate) fn list_where(app: &App, own_version: usize, f: &Filter) -> String {
     let (has, on) = app.state_sql();
     let id = &app.map.id;
-    let ours = "u.{id} IN (SELECT user_id FROM twofactl_pending_keys)".replace("{id}", id);
+    let ours = format!(
+        "{} IN (SELECT user_id FROM twofactl_pending_keys)",
+        app.dialect.text(&format!("u.{id}"))
+    );
     let mut conds = Vec::new();
     match f.status {
         Some(Status::Enabled) => conds.push(on),

@@ -71,17 +71,37 @@ fn users_pg(db: &mut Client) -> Vec<(String, String, bool, i64)> {
     .collect()
 }
 
-/// JSON lines without their `time` (which differs between two runs).
+/// JSON lines without their times (which differ between two runs): `time` dropped, and
+/// the times of list-users as `"set"` or null.
 fn timeless(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| {
             let mut v: Value = serde_json::from_str(l).unwrap();
             if let Some(o) = v.as_object_mut() {
                 o.remove("time");
+                for key in ["last_2fa_change", "reset_open_until"] {
+                    if let Some(t) = o.get_mut(key).filter(|t| !t.is_null()) {
+                        *t = Value::from("set");
+                    }
+                }
             }
             v
         })
         .collect()
+}
+
+/// The `list-users` JSON line of `user`.
+fn listed(sb: &Sandbox, url: &str, user: &str) -> Value {
+    let run = run_pg(
+        sb,
+        url,
+        &["--format", "json", "list-users", "--match", user],
+    );
+    run.ok()
+        .json_lines()
+        .into_iter()
+        .find(|v| v["username"] == user)
+        .unwrap_or_else(|| panic!("{user} is not listed: {}", run.out()))
 }
 
 /// `twofactl admin-reset` on both engines: the same output, the same users after, the same
@@ -168,6 +188,18 @@ fn admin_reset_on_postgresql_does_what_it_does_on_sqlite() {
     let want = sb.run(audit);
     let got = run_pg(&sb, &url, &audit);
     assert_eq!(timeless(&got.ok().out()), timeless(&want.ok().out()));
+    // list-users reads twofactl's tables there too: the last change of each user reset.
+    let list = ["--format", "json", "list-users"];
+    let (want_list, got_list) = (sb.run(list), run_pg(&sb, &url, &list));
+    assert_eq!(
+        timeless(&got_list.ok().out()),
+        timeless(&want_list.ok().out())
+    );
+    let changed = timeless(&got_list.out())
+        .iter()
+        .filter(|v| v["last_2fa_change"] == "set")
+        .count();
+    assert_eq!(changed, 5, "{}", got_list.out());
     assert_eq!(timeless(&got.out()).len(), 6, "{}", got.out());
     // twofactl's tables are the role's, beside the application's, at their version.
     let owner: String = db
@@ -492,6 +524,10 @@ fn the_self_service_reset_runs_end_to_end_on_postgresql() {
     let messages = server.messages();
     assert_eq!(messages.len(), 1);
     let code = code_in(&messages[0]);
+    assert!(
+        listed(&sb, &url, "alice")["reset_open_until"].is_string(),
+        "the open request is listed"
+    );
     let png = sb.path("alice.png");
     stdin_run(
         &sb,
@@ -529,6 +565,13 @@ fn the_self_service_reset_runs_end_to_end_on_postgresql() {
         (None, false, 0),
         "the verified code reset alice's 2FA"
     );
+    let after = listed(&sb, &url, "alice");
+    assert_eq!(
+        after["status"], "pending",
+        "the new key waits in twofactl's table: {after}"
+    );
+    assert!(after["reset_open_until"].is_null(), "{after}");
+    assert!(after["last_2fa_change"].is_string(), "{after}");
     settle();
     let now = crate::self_service::now();
     stdin_run(

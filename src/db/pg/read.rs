@@ -11,6 +11,7 @@ use rusqlite::types::Value;
 
 use crate::app::{App, Dialect};
 use crate::config::AppSettings;
+use crate::db::migrate;
 use crate::db::users::{self, Filter, ListRow};
 
 /// `sql` with its named parameters (`:name`) numbered as PostgreSQL wants them (`$1`), and
@@ -89,7 +90,17 @@ fn constants(app: &App) -> HashMap<&'static str, Param> {
 
 /// Stream the users matching `f`, in id order, to `each`: rows are read from the server as
 /// they are used (the client's channel holds one message at a time), so memory stays flat.
-pub fn for_each_user<F>(client: &mut Client, app: &App, f: &Filter, mut each: F) -> Result<()>
+///
+/// Once twofactl's tables are there (`own`, their version, and now), each user's last 2FA
+/// change, open reset request and pending key are joined from them, aggregated once per
+/// table (hash joins, not a lookup per user).
+pub fn for_each_user<F>(
+    client: &mut Client,
+    app: &App,
+    (own, now): (usize, i64),
+    f: &Filter,
+    mut each: F,
+) -> Result<()>
 where
     F: FnMut(&ListRow<'_>) -> Result<()>,
 {
@@ -100,10 +111,27 @@ where
     } else {
         ""
     };
+    let ours = own >= migrate::VERSION;
+    let select = if ours {
+        let uid = app.dialect.text(&format!("u.{}", app.map.id));
+        app.select_users_joined(
+            &id.expr,
+            "c.last, o.until, p.user_id IS NOT NULL",
+            &format!(
+                "LEFT JOIN (SELECT user_id, max(time) AS last FROM twofactl_audit
+                            WHERE changed = 1 GROUP BY user_id) c ON c.user_id = {uid}
+                 LEFT JOIN (SELECT user_id, max(expires) AS until FROM twofactl_reset_requests
+                            WHERE state = 'open' AND expires > :now GROUP BY user_id) o
+                   ON o.user_id = {uid}
+                 LEFT JOIN twofactl_pending_keys p ON p.user_id = {uid}"
+            ),
+        )
+    } else {
+        app.select_users_as(&id.expr)
+    };
     let sql = format!(
-        "{} {} ORDER BY u.{} {limit}",
-        app.select_users_as(&id.expr),
-        users::list_where(app, 0, f),
+        "{select} {} ORDER BY u.{} {limit}",
+        users::list_where(app, own, f),
         app.map.id
     );
     let (sql, names) = positional(&sql);
@@ -114,6 +142,7 @@ where
     if let Some(l) = f.limit {
         values.insert(":limit", Param::Int(i64::try_from(l).unwrap_or(i64::MAX)));
     }
+    values.insert(":now", Param::Int(now));
     let params: Vec<&(dyn ToSql + Sync)> = names
         .iter()
         .map(|n| {
@@ -126,12 +155,12 @@ where
     let stmt = client.prepare(&sql)?;
     let mut rows = client.query_raw(&stmt, params)?;
     while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
-        each(&list_row(&row, id.integer)?)?;
+        each(&list_row(&row, id.integer, ours)?)?;
     }
     Ok(())
 }
 
-fn list_row(row: &Row, integer: bool) -> Result<ListRow<'_>> {
+fn list_row(row: &Row, integer: bool, ours: bool) -> Result<ListRow<'_>> {
     let id = if integer {
         Value::Integer(row.try_get::<_, i64>(0)?)
     } else {
@@ -140,14 +169,23 @@ fn list_row(row: &Row, integer: bool) -> Result<ListRow<'_>> {
     let text =
         |i| -> Result<Cow<'_, [u8]>> { Ok(Cow::Borrowed(row.try_get::<_, &str>(i)?.as_bytes())) };
     let flag = |i| -> Result<bool> { Ok(row.try_get::<_, Option<bool>>(i)?.unwrap_or(false)) };
+    let (last, until, pending) = if ours {
+        (row.try_get(6)?, row.try_get(7)?, flag(8)?)
+    } else {
+        (None, None, false)
+    };
     Ok(ListRow {
         id,
         username: text(1)?,
         email: text(2)?,
         is_admin: flag(3)?,
-        status: users::status(flag(4)?, flag(5)?),
-        reset_open_until: None,
-        last_2fa_change: None,
+        // A key twofactl holds pending makes a user without an authenticator `pending`.
+        status: match users::status(flag(4)?, flag(5)?) {
+            users::Status::Disabled if pending => users::Status::Pending,
+            s => s,
+        },
+        reset_open_until: until,
+        last_2fa_change: last,
     })
 }
 
