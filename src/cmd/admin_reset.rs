@@ -99,6 +99,13 @@ pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     let mut bar = Bar::new(ctx);
     let applied = admin_reset::apply(&ctx.env, &mut db, staged, checks, &change, &mut bar)?;
     bar.finish();
+    if applied.restarts > 0 {
+        ctx.detail(format_args!(
+            "the application changed users being reset; the reset was started again on its new state ({} {})",
+            applied.restarts,
+            if applied.restarts == 1 { "time" } else { "times" }
+        ));
+    }
     let delivery = admin_reset::notify(&ctx.env, &mut db, mail.as_ref(), applied);
     print(ctx, &db, false, &delivery)?;
     delivery.into_result("notification")

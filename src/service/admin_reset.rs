@@ -221,6 +221,9 @@ fn resolve(
 pub struct Applied {
     /// The notifications it queued: the first and last outbox id.
     queued: Option<(i64, i64)>,
+    /// How many times the change was started again because the application changed one of
+    /// its users meanwhile (PostgreSQL).
+    pub restarts: u32,
 }
 
 /// Make the change (see the module comment). Errors leave nothing changed; so does Ctrl-C
@@ -233,11 +236,11 @@ pub fn apply(
     change: &Change<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Applied> {
-    let mut tries = 1;
+    let mut restarts = 0;
     loop {
         match apply_once(env, db, staged, checks, change, progress) {
-            Err(e) if tries < CONFLICT_TRIES && is_conflict(&e) => tries += 1,
-            r => return r,
+            Err(e) if restarts + 1 < CONFLICT_TRIES && is_conflict(&e) => restarts += 1,
+            r => return r.map(|a| Applied { restarts, ..a }),
         }
     }
 }
@@ -263,7 +266,10 @@ fn apply_once(
     let queued = reset_each(env, &tx, &db.app, change, now, progress)?;
     env.interrupt.check()?;
     tx.commit().context("could not commit the reset")?;
-    Ok(Applied { queued })
+    Ok(Applied {
+        queued,
+        restarts: 0,
+    })
 }
 
 /// Reset every resolved target, a step at a time, with its notification queued, then write

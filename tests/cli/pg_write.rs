@@ -827,3 +827,83 @@ fn the_gitea_profile_resets_the_same_on_postgresql_as_on_sqlite() {
     let url = pg.url("localhost", "gitea", "");
     assert_same_reset("gitea", &sqlite, &sb, &url, &mut db, &tables);
 }
+
+/// The application commits a change to a user's row while admin-reset waits for that row's
+/// lock: the reset's snapshot is then stale, PostgreSQL refuses it whole (a serialization
+/// error), and admin-reset starts again on the application's new state: every user reset
+/// once, the application's change kept, one audit row each.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn a_user_changed_by_the_application_meanwhile_restarts_the_reset_on_its_new_state() {
+    let pg = Pg::start();
+    let sb = sandbox(&pg, "");
+    let text = std::fs::read_to_string(&sb.config).unwrap();
+    sb.write_config(&text.replacen("[database]\n", "[database]\nbusy_timeout = \"30s\"\n", 1));
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "");
+    let mut app = pg.superuser("app").unwrap();
+    let mut tx = app.transaction().unwrap();
+    tx.execute(
+        "UPDATE users SET email = 'alice@new.example.com' WHERE username = 'alice'",
+        &[],
+    )
+    .unwrap();
+    let mut child = sb.std_cmd();
+    let child = child
+        .env("PGPASSWORD", ROLE_PASSWORD)
+        .args(["--verbose", "--db", &url])
+        .args([
+            "admin-reset",
+            "bob",
+            "alice",
+            "--reason",
+            "r",
+            "--yes",
+            "--no-notify",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until admin-reset waits for alice's row.
+    let mut watcher = pg.superuser("app").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE usename = $1 AND wait_event_type = 'Lock'",
+                &[&ROLE],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "admin-reset never waited for the row"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    tx.commit().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("started again"), "{err}");
+    let alice: (Option<String>, String) = db
+        .query_one(
+            "SELECT totp_secret, email FROM users WHERE username = 'alice'",
+            &[],
+        )
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(alice, (None, "alice@new.example.com".to_owned()));
+    let audit: Vec<String> = db
+        .query("SELECT username FROM twofactl_audit ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(audit, ["bob", "alice"]);
+}
