@@ -907,3 +907,79 @@ fn a_user_changed_by_the_application_meanwhile_restarts_the_reset_on_its_new_sta
         .collect();
     assert_eq!(audit, ["bob", "alice"]);
 }
+
+/// The limits are counted in the PostgreSQL database, across runs and between runs at the
+/// same time: wrong passwords lock the user (even the right password is then refused, and
+/// no mail goes out), and six request-reset runs started together with one request allowed
+/// per hour e-mail exactly one code.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn limits_hold_across_runs_and_between_runs_at_once_on_postgresql() {
+    let pg = Pg::start();
+    let server = Server::start(Options::default());
+    let sb = sandbox(
+        &pg,
+        &mail_config(
+            server.port,
+            "[reset]\nmax_password_failures = 3\nlockout = \"15m\"\nmax_requests_per_hour = 1\n",
+        ),
+    );
+    let mut db = writable_app(&pg, &sb);
+    db.execute("UPDATE users SET password_hash = $1", &[&password_hash()])
+        .unwrap();
+    let url = pg.url("localhost", "app", "");
+    let request = |user: &str, password: &str| {
+        stdin_run(
+            &sb,
+            &url,
+            &["request-reset", user, "--password-stdin"],
+            &format!("{password}\n"),
+        )
+    };
+    for _ in 0..3 {
+        request("alice", "wrong").code(3);
+    }
+    request("alice", PASSWORD)
+        .code(5)
+        .stderr_contains("locked")
+        .never_shows(PASSWORD);
+    assert!(server.messages().is_empty());
+
+    let mut children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut cmd = sb.std_cmd();
+            cmd.env("PGPASSWORD", ROLE_PASSWORD)
+                .args(["--db", &url, "request-reset", "bob", "--password-stdin"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in &mut children {
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, format!("{PASSWORD}\n").as_bytes()).unwrap();
+    }
+    let mut codes: Vec<Option<i32>> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code())
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [Some(0), Some(5), Some(5), Some(5), Some(5), Some(5)]
+    );
+    assert_eq!(server.messages().len(), 1);
+    let states: Vec<String> = db
+        .query(
+            "SELECT state FROM twofactl_reset_requests
+             WHERE user_id = (SELECT id::text FROM users WHERE username = 'bob')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(states, ["open"]);
+}
