@@ -234,7 +234,7 @@ HAD_2FA=0 OTHERS_SET=0 SESS_KEPT=0 SESS_AFTER=0 AUDIT_SUM=
 make_base() {
     local t0 t1 got own
     t0=${EPOCHREALTIME//[!0-9]/}
-    "${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS app_base WITH (FORCE)' \
+    "${PSQL[@]}" -d postgres -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS app_base WITH (FORCE)' \
         -c 'CREATE DATABASE app_base TEMPLATE app' >/dev/null
     "${PSQL[@]}" -d app_base >/dev/null <<EOF
 INSERT INTO sessions (id, user_id, last_seen) SELECT md5('session' || id), id, now() FROM users;
@@ -276,7 +276,7 @@ EOF
 
 # fresh_run: app_run as app_base (not timed).
 fresh_run() {
-    "${PSQL[@]}" -d postgres -c 'DROP DATABASE IF EXISTS app_run WITH (FORCE)' \
+    "${PSQL[@]}" -d postgres -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS app_run WITH (FORCE)' \
         -c 'CREATE DATABASE app_run TEMPLATE app_base' -c 'CHECKPOINT' >/dev/null
 }
 

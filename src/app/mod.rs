@@ -1281,15 +1281,20 @@ fn new_uuid() -> Result<String> {
         .map_err(|e| anyhow::anyhow!("the OS random number generator failed: {e}"))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = data_encoding::HEXLOWER.encode(&b);
-    Ok(format!(
+    Ok(uuid_text(&b))
+}
+
+/// 16 bytes as a UUID's usual text (lower-case hex, 8-4-4-4-12).
+pub(crate) fn uuid_text(b: &[u8; 16]) -> String {
+    let h = data_encoding::HEXLOWER.encode(b);
+    format!(
         "{}-{}-{}-{}-{}",
         &h[..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..]
-    ))
+    )
 }
 
 /// A column as text, whatever its storage class (invalid UTF-8 replaced).

@@ -377,10 +377,12 @@ impl Drop for Tx<'_> {
     }
 }
 
-/// `sql` with `?N` parameters written as PostgreSQL's `$N` (string literals and quoted
-/// identifiers left alone).
-pub fn dollar_params(sql: &str) -> String {
+/// `sql` with its parameters numbered as PostgreSQL wants them (`$1`), and the names of
+/// named ones in number order: `?N` is written `$N`; each `:name` gets the next number at
+/// its first use. Casts (`::text`), string literals and quoted identifiers are left alone.
+pub fn numbered(sql: &str) -> (String, Vec<String>) {
     let mut out = String::with_capacity(sql.len());
+    let mut names: Vec<String> = Vec::new();
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -394,10 +396,35 @@ pub fn dollar_params(sql: &str) -> String {
                 }
             }
             '?' if chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            ':' if chars.peek() == Some(&':') => {
+                out.push_str("::");
+                chars.next();
+            }
+            ':' if chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_alphabetic() || *d == '_') =>
+            {
+                let mut name = String::from(":");
+                while let Some(&d) = chars.peek() {
+                    if !(d.is_ascii_alphanumeric() || d == '_') {
+                        break;
+                    }
+                    name.push(d);
+                    chars.next();
+                }
+                let n = match names.iter().position(|x| *x == name) {
+                    Some(i) => i + 1,
+                    None => {
+                        names.push(name);
+                        names.len()
+                    }
+                };
+                out.push_str(&format!("${n}"));
+            }
             c => out.push(c),
         }
     }
-    out
+    (out, names)
 }
 
 #[cfg(test)]
@@ -407,9 +434,26 @@ mod tests {
     #[test]
     fn question_marks_become_dollars_outside_quotes() {
         assert_eq!(
-            dollar_params("SELECT '?1', \"a?2\" FROM t WHERE a = ?1 AND b IN (?2, ?10)"),
-            "SELECT '?1', \"a?2\" FROM t WHERE a = $1 AND b IN ($2, $10)"
+            numbered("SELECT '?1', \"a?2\" FROM t WHERE a = ?1 AND b IN (?2, ?10)"),
+            (
+                "SELECT '?1', \"a?2\" FROM t WHERE a = $1 AND b IN ($2, $10)".to_owned(),
+                Vec::new()
+            )
         );
+    }
+
+    #[test]
+    fn named_parameters_are_numbered_once_each() {
+        let (sql, names) = numbered(
+            "SELECT u.\"a:b\", ':x', u.c::text FROM t u WHERE u.c::text = :admin_value \
+             AND lower(u.n) = lower(:pattern) OR lower(u.e) = lower(:pattern) LIMIT :limit",
+        );
+        assert_eq!(
+            sql,
+            "SELECT u.\"a:b\", ':x', u.c::text FROM t u WHERE u.c::text = $1 \
+             AND lower(u.n) = lower($2) OR lower(u.e) = lower($2) LIMIT $3"
+        );
+        assert_eq!(names, [":admin_value", ":pattern", ":limit"]);
     }
 
     #[test]

@@ -910,9 +910,20 @@ pub fn pg_schema(conn: &rusqlite::Connection) -> (String, Vec<String>) {
 #[test]
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn every_profile_lists_the_same_users_on_postgresql_as_on_sqlite() {
-    use crate::apps;
     let pg = Pg::start();
-    for (db, sqlite) in [
+    for (name, sqlite) in profiles() {
+        let (_, _, sb) = on_postgresql(&pg, name, &sqlite);
+        let url = pg.url("localhost", name, "sslmode=verify-full");
+        assert_same_listing(&sqlite, &sb, &url, "A");
+        let listed = run_pg(&sb, &url, &["--format", "json", "list-users"]);
+        assert!(!listed.json_lines().is_empty(), "{name}");
+    }
+}
+
+/// Every profile's SQLite fixture, by the name of its PostgreSQL database.
+pub fn profiles() -> Vec<(&'static str, Sandbox)> {
+    use crate::apps;
+    vec![
         ("kanboard", apps::kanboard::kanboard()),
         ("wallabag", apps::wallabag::wallabag()),
         ("wallabag26", apps::wallabag::wallabag_2_6()),
@@ -920,21 +931,23 @@ fn every_profile_lists_the_same_users_on_postgresql_as_on_sqlite() {
         ("nextcloud", apps::nextcloud::nextcloud()),
         ("django", apps::django::django()),
         ("accounts", apps::generic::accounts()),
-    ] {
-        let conn = sqlite.conn();
-        let (ddl, tables) = pg_schema(&conn);
-        let mut client = pg.database(db, &ddl);
-        let names: Vec<&str> = tables.iter().map(String::as_str).collect();
-        copy_tables(&conn, &mut client, &names);
-        let sb = Sandbox::empty();
-        sb.write_config(&format!(
-            "{}\n[database]\nca_file = \"{}\"\n",
-            std::fs::read_to_string(&sqlite.config).unwrap(),
-            pg.ca.display()
-        ));
-        let url = pg.url("localhost", db, "sslmode=verify-full");
-        assert_same_listing(&sqlite, &sb, &url, "A");
-        let listed = run_pg(&sb, &url, &["--format", "json", "list-users"]);
-        assert!(!listed.json_lines().is_empty(), "{db}");
-    }
+    ]
+}
+
+/// A profile's SQLite fixture moved to PostgreSQL database `name` (tables from
+/// [`pg_schema`], the same rows, the role granted SELECT): a session on it, its tables, and a
+/// sandbox with the fixture's configuration trusting the test CA.
+pub fn on_postgresql(pg: &Pg, name: &str, sqlite: &Sandbox) -> (Client, Vec<String>, Sandbox) {
+    let conn = sqlite.conn();
+    let (ddl, tables) = pg_schema(&conn);
+    let mut client = pg.database(name, &ddl);
+    let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+    copy_tables(&conn, &mut client, &names);
+    let sb = Sandbox::empty();
+    sb.write_config(&format!(
+        "{}\n[database]\nca_file = \"{}\"\n",
+        std::fs::read_to_string(&sqlite.config).unwrap(),
+        pg.ca.display()
+    ));
+    (client, tables, sb)
 }

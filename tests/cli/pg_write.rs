@@ -23,17 +23,24 @@ use crate::support::*;
 fn writable_app(pg: &Pg, sb: &Sandbox) -> Client {
     let mut db = pg.database("app", APP_SCHEMA_PG);
     copy_tables(&sb.conn(), &mut db, &["users", "sessions", "settings"]);
-    db.batch_execute(&format!(
-        "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
-         GRANT CREATE ON SCHEMA public TO {ROLE};"
-    ))
-    .unwrap();
+    db.batch_execute(&grant_changes()).unwrap();
     db
 }
 
-/// A sandbox trusting the test CA, with `config` (TOML) after its `[database]` table.
-fn sandbox(pg: &Pg, config: &str) -> Sandbox {
-    let sb = trusting_with(pg, "");
+/// SQL granting the role what twofactl's changes need on the sample application and the
+/// profiles' fixtures: SELECT, UPDATE and DELETE on the tables, CREATE on the schema for
+/// twofactl's own.
+fn grant_changes() -> String {
+    format!(
+        "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
+         GRANT CREATE ON SCHEMA public TO {ROLE};"
+    )
+}
+
+/// A sandbox trusting the test CA, with more `[database]` keys, and `config` (TOML) after
+/// its `[database]` table.
+fn sandbox(pg: &Pg, database: &str, config: &str) -> Sandbox {
+    let sb = trusting_with(pg, database);
     let text = std::fs::read_to_string(&sb.config).unwrap();
     let database: String = text.split("\n\n").next().unwrap().to_owned();
     sb.write_config(&format!("{database}\n\n{config}"));
@@ -110,7 +117,7 @@ fn listed(sb: &Sandbox, url: &str, user: &str) -> Value {
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn admin_reset_on_postgresql_does_what_it_does_on_sqlite() {
     let pg = Pg::start();
-    let sb = sandbox(&pg, "");
+    let sb = sandbox(&pg, "", "");
     let mut db = writable_app(&pg, &sb);
     let url = pg.url("localhost", "app", "sslmode=verify-full");
     assert_eq!(
@@ -218,7 +225,7 @@ fn admin_reset_on_postgresql_does_what_it_does_on_sqlite() {
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn a_list_that_cannot_be_done_whole_changes_nothing_on_postgresql() {
     let pg = Pg::start();
-    let sb = sandbox(&pg, "");
+    let sb = sandbox(&pg, "", "");
     let mut db = writable_app(&pg, &sb);
     let url = pg.url("localhost", "app", "");
     let before = users_pg(&mut db);
@@ -257,7 +264,7 @@ fn a_list_that_cannot_be_done_whole_changes_nothing_on_postgresql() {
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn hostile_names_are_only_names_on_postgresql() {
     let pg = Pg::start();
-    let sb = sandbox(&pg, "");
+    let sb = sandbox(&pg, "", "");
     let mut db = writable_app(&pg, &sb);
     let url = pg.url("localhost", "app", "");
     let before = users_pg(&mut db);
@@ -309,9 +316,7 @@ fn hostile_names_are_only_names_on_postgresql() {
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn a_held_row_lock_is_exit_7_and_changes_nothing() {
     let pg = Pg::start();
-    let sb = sandbox(&pg, "");
-    let text = std::fs::read_to_string(&sb.config).unwrap();
-    sb.write_config(&text.replacen("[database]\n", "[database]\nbusy_timeout = \"1s\"\n", 1));
+    let sb = sandbox(&pg, "busy_timeout = \"1s\"\n", "");
     let mut db = writable_app(&pg, &sb);
     let url = pg.url("localhost", "app", "");
     let before = users_pg(&mut db);
@@ -349,15 +354,15 @@ fn a_held_row_lock_is_exit_7_and_changes_nothing() {
 fn sigkill_during_a_100_000_user_reset_leaves_all_or_nothing() {
     const N: i64 = 100_000;
     let pg = Pg::start();
-    let sb = sandbox(&pg, "");
+    let sb = sandbox(&pg, "", "");
     let mut db = pg.database("app", APP_SCHEMA_PG);
     db.batch_execute(&format!(
         "INSERT INTO users (username, email, password_hash, totp_secret, totp_enabled)
          SELECT 'user' || lpad(i::text, 6, '0'), 'user' || i || '@example.com', 'x', 'KEY', true
          FROM generate_series(1, {N}) i;
          INSERT INTO sessions (id, user_id) SELECT 's' || id, id FROM users;
-         GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
-         GRANT CREATE ON SCHEMA public TO {ROLE};"
+         {}",
+        grant_changes()
     ))
     .unwrap();
     let names: String = (1..=N).map(|i| format!("user{i:06}\n")).collect();
@@ -451,7 +456,7 @@ fn sigkill_during_a_100_000_user_reset_leaves_all_or_nothing() {
 fn notifications_go_out_exactly_once_from_the_postgresql_outbox() {
     let pg = Pg::start();
     let server = Server::start(Options::default());
-    let sb = sandbox(&pg, &mail_config(server.port, ""));
+    let sb = sandbox(&pg, "", &mail_config(server.port, ""));
     let mut db = writable_app(&pg, &sb);
     let url = pg.url("localhost", "app", "");
     server.set_fail_after(Some(0));
@@ -500,7 +505,7 @@ fn notifications_go_out_exactly_once_from_the_postgresql_outbox() {
 fn the_self_service_reset_runs_end_to_end_on_postgresql() {
     let pg = Pg::start();
     let server = Server::start(Options::default());
-    let sb = sandbox(&pg, &mail_config(server.port, ""));
+    let sb = sandbox(&pg, "", &mail_config(server.port, ""));
     let mut db = writable_app(&pg, &sb);
     db.execute("UPDATE users SET password_hash = $1", &[&password_hash()])
         .unwrap();
@@ -699,43 +704,12 @@ fn dump_pg(db: &mut Client, table: &str) -> Dump {
 #[test]
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn every_profile_resets_the_same_on_postgresql_as_on_sqlite() {
-    use crate::apps;
     let pg = Pg::start();
-    for (name, sqlite) in [
-        ("kanboard", apps::kanboard::kanboard()),
-        ("wallabag", apps::wallabag::wallabag()),
-        ("wallabag26", apps::wallabag::wallabag_2_6()),
-        ("vaultwarden", apps::vaultwarden::vaultwarden()),
-        ("nextcloud", apps::nextcloud::nextcloud()),
-        ("django", apps::django::django()),
-        ("accounts", apps::generic::accounts()),
-    ] {
-        let conn = sqlite.conn();
-        let (ddl, tables) = crate::pg::pg_schema(&conn);
-        let mut client = pg.database(name, &ddl);
-        let names: Vec<&str> = tables.iter().map(String::as_str).collect();
-        copy_tables(&conn, &mut client, &names);
-        client
-            .batch_execute(&format!(
-                "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
-                 GRANT CREATE ON SCHEMA public TO {ROLE};"
-            ))
-            .unwrap();
-        drop(conn);
-        let sb = Sandbox::empty();
-        sb.write_config(&format!(
-            "{}\n[database]\nca_file = \"{}\"\n",
-            std::fs::read_to_string(&sqlite.config).unwrap(),
-            pg.ca.display()
-        ));
-        assert_same_reset(
-            name,
-            &sqlite,
-            &sb,
-            &pg.url("localhost", name, ""),
-            &mut client,
-            &tables,
-        );
+    for (name, sqlite) in crate::pg::profiles() {
+        let (mut client, tables, sb) = crate::pg::on_postgresql(&pg, name, &sqlite);
+        client.batch_execute(&grant_changes()).unwrap();
+        let url = pg.url("localhost", name, "");
+        assert_same_reset(name, &sqlite, &sb, &url, &mut client, &tables);
     }
 }
 
@@ -814,11 +788,7 @@ fn the_gitea_profile_resets_the_same_on_postgresql_as_on_sqlite() {
     let mut db = pg.database("gitea", include_str!("../fixtures/postgres/gitea.sql"));
     let tables = ["user".to_owned(), "two_factor".to_owned()];
     copy_tables(&sqlite.conn(), &mut db, &["user", "two_factor"]);
-    db.batch_execute(&format!(
-        "GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE};
-         GRANT CREATE ON SCHEMA public TO {ROLE};"
-    ))
-    .unwrap();
+    db.batch_execute(&grant_changes()).unwrap();
     let sb = Sandbox::empty();
     sb.write_config(&crate::apps::config(
         "gitea",
@@ -836,9 +806,7 @@ fn the_gitea_profile_resets_the_same_on_postgresql_as_on_sqlite() {
 #[ignore = "needs postgresql (.ci/run installs it)"]
 fn a_user_changed_by_the_application_meanwhile_restarts_the_reset_on_its_new_state() {
     let pg = Pg::start();
-    let sb = sandbox(&pg, "");
-    let text = std::fs::read_to_string(&sb.config).unwrap();
-    sb.write_config(&text.replacen("[database]\n", "[database]\nbusy_timeout = \"30s\"\n", 1));
+    let sb = sandbox(&pg, "busy_timeout = \"30s\"\n", "");
     let mut db = writable_app(&pg, &sb);
     let url = pg.url("localhost", "app", "");
     let mut app = pg.superuser("app").unwrap();
@@ -919,6 +887,7 @@ fn limits_hold_across_runs_and_between_runs_at_once_on_postgresql() {
     let server = Server::start(Options::default());
     let sb = sandbox(
         &pg,
+        "",
         &mail_config(
             server.port,
             "[reset]\nmax_password_failures = 3\nlockout = \"15m\"\nmax_requests_per_hour = 1\n",

@@ -12,56 +12,8 @@ use rusqlite::types::Value;
 use crate::app::{App, Dialect};
 use crate::config::AppSettings;
 use crate::db::migrate;
+use crate::db::sql::numbered;
 use crate::db::users::{self, Filter, ListRow};
-
-/// `sql` with its named parameters (`:name`) numbered as PostgreSQL wants them (`$1`), and
-/// the names in number order. Casts (`::text`), string literals and quoted identifiers are
-/// left alone.
-pub fn positional(sql: &str) -> (String, Vec<String>) {
-    let mut out = String::with_capacity(sql.len());
-    let mut names: Vec<String> = Vec::new();
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                out.push(c);
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == c {
-                        break;
-                    }
-                }
-            }
-            ':' if chars.peek() == Some(&':') => {
-                out.push_str("::");
-                chars.next();
-            }
-            ':' if chars
-                .peek()
-                .is_some_and(|d| d.is_ascii_alphabetic() || *d == '_') =>
-            {
-                let mut name = String::from(":");
-                while let Some(&d) = chars.peek() {
-                    if !(d.is_ascii_alphanumeric() || d == '_') {
-                        break;
-                    }
-                    name.push(d);
-                    chars.next();
-                }
-                let n = match names.iter().position(|x| *x == name) {
-                    Some(i) => i + 1,
-                    None => {
-                        names.push(name);
-                        names.len()
-                    }
-                };
-                out.push_str(&format!("${n}"));
-            }
-            c => out.push(c),
-        }
-    }
-    (out, names)
-}
 
 /// A bound value.
 #[derive(Debug)]
@@ -134,7 +86,7 @@ where
         users::list_where(app, own, f),
         app.map.id
     );
-    let (sql, names) = positional(&sql);
+    let (sql, names) = numbered(&sql);
     let mut values = constants(app);
     if let Some(p) = f.pattern {
         values.insert(":pattern", Param::Text(p.to_owned()));
@@ -300,23 +252,4 @@ pub fn unwritable(client: &mut Client, app: &App) -> Result<Vec<String>> {
         missing.push(format!("CREATE on schema {schema}"));
     }
     Ok(missing)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn named_parameters_are_numbered_once_each() {
-        let (sql, names) = positional(
-            "SELECT u.\"a:b\", ':x', u.c::text FROM t u WHERE u.c::text = :admin_value \
-             AND lower(u.n) = lower(:pattern) OR lower(u.e) = lower(:pattern) LIMIT :limit",
-        );
-        assert_eq!(
-            sql,
-            "SELECT u.\"a:b\", ':x', u.c::text FROM t u WHERE u.c::text = $1 \
-             AND lower(u.n) = lower($2) OR lower(u.e) = lower($2) LIMIT $3"
-        );
-        assert_eq!(names, [":admin_value", ":pattern", ":limit"]);
-    }
 }

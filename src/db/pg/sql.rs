@@ -11,9 +11,8 @@ use postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 use postgres::{Client, Statement};
 use rusqlite::types::Value;
 
-use super::read::positional;
 use crate::app::Dialect;
-use crate::db::sql::{Each, Params, Sql, dollar_params};
+use crate::db::sql::{Each, Params, Sql, numbered};
 
 type BoxError = Box<dyn Error + Sync + Send>;
 
@@ -49,11 +48,8 @@ impl Pg {
         if let Some(s) = self.stmts.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let (text, names) = if named {
-            positional(sql)
-        } else {
-            (dollar_params(sql), Vec::new())
-        };
+        let (text, names) = numbered(sql);
+        debug_assert!(named || names.is_empty(), "named parameters in: {sql}");
         let stmt = client.prepare(&text)?;
         self.stmts
             .borrow_mut()
@@ -221,18 +217,8 @@ impl<'a> FromSql<'a> for Read {
 }
 
 fn uuid_text(raw: &[u8]) -> Result<String, BoxError> {
-    if raw.len() != 16 {
-        return Err("a uuid of the wrong length".into());
-    }
-    let h = data_encoding::HEXLOWER.encode(raw);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    ))
+    let b: &[u8; 16] = raw.try_into().map_err(|_| "a uuid of the wrong length")?;
+    Ok(crate::app::uuid_text(b))
 }
 
 fn uuid_bytes(text: &str) -> Option<Vec<u8>> {
