@@ -164,7 +164,12 @@ pub fn open(path: &Path, mode: Mode, busy: Duration, schema: &SchemaSection) -> 
 /// Start a write transaction (see [`Begin::Write`]) with twofactl's tables up to date.
 /// A free function over the connection alone, so `Db::app` stays borrowable beside it.
 pub fn write(conn: &dyn Sql) -> Result<Tx<'_>> {
-    let tx = Tx::begin(conn, Begin::Write)?;
+    write_as(conn, Begin::Write)
+}
+
+/// [`write`] of a kind of its own (see [`Begin::WriteSnapshot`]).
+pub fn write_as(conn: &dyn Sql, kind: Begin) -> Result<Tx<'_>> {
+    let tx = Tx::begin(conn, kind)?;
     migrate::migrate(&*tx)?;
     Ok(tx)
 }

@@ -280,11 +280,15 @@ impl Sql for rusqlite::Transaction<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Begin {
     /// A change, one writer at a time: SQLite's `BEGIN IMMEDIATE`. On PostgreSQL, twofactl's
-    /// advisory lock is taken first (so the transaction's snapshot follows every change of
-    /// the writers before it), then a REPEATABLE READ transaction: a row the application
-    /// changes after it was read cannot be overwritten, the change fails with a
-    /// serialization error instead, and is tried again.
+    /// advisory lock is taken first, then a READ COMMITTED transaction: each statement sees
+    /// every change committed before it, and a row locked `FOR UPDATE` is read as it is once
+    /// the application's own write to it, if any, is over.
     Write,
+    /// A change decided over many rows before they are locked (a bulk reset): on
+    /// PostgreSQL, a REPEATABLE READ transaction after the advisory lock, so that a row the
+    /// application changes after the snapshot cannot be overwritten on stale facts: the
+    /// change fails whole with a serialization error instead, to be started again.
+    WriteSnapshot,
     /// Reads on one snapshot (and writes to TEMP tables).
     Snapshot,
 }
@@ -308,13 +312,20 @@ impl<'c> Tx<'c> {
             locked: false,
         };
         match (conn.dialect(), kind) {
-            (Dialect::Sqlite, Begin::Write) => conn.batch("BEGIN IMMEDIATE")?,
+            (Dialect::Sqlite, Begin::Write | Begin::WriteSnapshot) => {
+                conn.batch("BEGIN IMMEDIATE")?;
+            }
             (Dialect::Sqlite, Begin::Snapshot) => conn.batch("BEGIN DEFERRED")?,
-            (Dialect::Postgres, Begin::Write) => {
-                // Waits at most lock_timeout for another twofactl writer.
+            (Dialect::Postgres, Begin::Write | Begin::WriteSnapshot) => {
+                // Waits at most lock_timeout for another twofactl writer. Taken before the
+                // transaction, so that its snapshot follows every earlier writer's commit.
                 conn.batch(&format!("SELECT pg_advisory_lock({PG_WRITER_LOCK})"))?;
                 tx.locked = true;
-                conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE")?;
+                conn.batch(if kind == Begin::Write {
+                    "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+                } else {
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE"
+                })?;
             }
             // Read-only in a reading session (TEMP tables may be written all the same).
             (Dialect::Postgres, Begin::Snapshot) => {

@@ -257,7 +257,7 @@ fn apply_once(
     change: &Change<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Applied> {
-    let tx = db::write(&db.conn)?;
+    let tx = db::write_as(&db.conn, Begin::WriteSnapshot)?;
     // Read once the write lock is held; every row of the run records this time.
     let now = env.now();
     let counts = resolve(&tx, &db.app, staged, checks, true)?;

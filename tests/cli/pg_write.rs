@@ -952,3 +952,76 @@ fn limits_hold_across_runs_and_between_runs_at_once_on_postgresql() {
         .collect();
     assert_eq!(states, ["open"]);
 }
+
+/// An enrolment waits for the application's own write to the user's row, then reads the
+/// row as the application left it and goes on (READ COMMITTED, the row locked FOR UPDATE):
+/// no error to retry.
+#[test]
+#[ignore = "needs postgresql (.ci/run installs it)"]
+fn an_enrolment_waits_for_the_applications_write_to_the_user() {
+    let pg = Pg::start();
+    let sb = sandbox(
+        &pg,
+        "busy_timeout = \"30s\"\n",
+        "[mail]\ntransport = \"file\"\nfile_dir = \"outbox\"\nfrom = \"twofactl@example.com\"\n",
+    );
+    let mut db = writable_app(&pg, &sb);
+    let url = pg.url("localhost", "app", "");
+    let mut app = pg.superuser("app").unwrap();
+    let mut tx = app.transaction().unwrap();
+    tx.execute(
+        "UPDATE users SET email = 'dave@new.example.com' WHERE username = 'dave'",
+        &[],
+    )
+    .unwrap();
+    let png = sb.path("dave.png");
+    let mut cmd = sb.std_cmd();
+    let child = cmd
+        .env("PGPASSWORD", ROLE_PASSWORD)
+        .args(["--db", &url, "enroll", "dave", "--qr-png"])
+        .arg(&png)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut watcher = pg.superuser("app").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE usename = $1 AND wait_event_type = 'Lock'",
+                &[&ROLE],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            let mut child = child;
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "enroll never waited for dave's row: {:?} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!png.exists(), "no key is shown before the row is read");
+    tx.commit().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(png.exists());
+    let pending: i64 = db
+        .query_one("SELECT count(*) FROM twofactl_pending_keys", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 1);
+}
