@@ -51,7 +51,7 @@ struct SummaryLine {
 pub fn run(ctx: &Ctx, args: &AdminResetArgs) -> Result<()> {
     let users = check_arguments(args)?;
     let list = args.from_file.as_deref().map(List::open).transpose()?;
-    let mut db = ctx.open_any(if args.dry_run {
+    let mut db = ctx.open_db(if args.dry_run {
         Mode::ReadOnly
     } else {
         Mode::ReadWrite

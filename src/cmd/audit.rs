@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx, args: &AuditArgs) -> Result<()> {
         .as_deref()
         .map(|s| parse_since(s, ctx.now()))
         .transpose()?;
-    let db = ctx.open_any(Mode::ReadOnly)?;
+    let db = ctx.open_db(Mode::ReadOnly)?;
     if !migrate::present(&db.conn)? {
         ctx.info("the audit log is empty: twofactl has changed nothing in this database yet");
         return Ok(());

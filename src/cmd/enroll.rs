@@ -15,7 +15,7 @@ use crate::service::enroll::Options;
 use crate::service::{check_actor, check_reason};
 
 pub fn run(ctx: &Ctx, args: &EnrollArgs) -> Result<()> {
-    let mut db = ctx.open_any(Mode::ReadWrite)?;
+    let mut db = ctx.open_db(Mode::ReadWrite)?;
     // An application that encrypts its keys gets none from twofactl: say so before a key is
     // made and shown.
     db.app.check_enrol()?;

@@ -104,39 +104,28 @@ impl Ctx {
         self.format == Format::Json
     }
 
-    /// Open the configured database.
+    /// Open the configured database: the SQLite file, or the PostgreSQL database of a URL.
     pub fn open_db(&self, mode: Mode) -> Result<Db> {
-        let path = match self.config.require_database()? {
-            Database::File(path) => path,
-            Database::Url(_) => {
-                return Err(fail(
-                    Exit::Config,
-                    "this command cannot use a PostgreSQL database yet; nothing was done",
-                )
-                .hint("on PostgreSQL, list-users and doctor work; the other commands need the application's SQLite file for now")
-                .into());
+        let db = match self.config.require_database()? {
+            Database::File(path) => {
+                self.opened.replace(Some(path.to_owned()));
+                let db = db::open(path, mode, self.config.busy_timeout, &self.config.schema)?;
+                self.detail(format_args!("database: {}", path.display()));
+                db
+            }
+            Database::Url(url) => {
+                let target = pg::Target::parse(url)?;
+                let db = pg::open_db(
+                    &target,
+                    &self.pg_settings(),
+                    &self.config.schema,
+                    mode == Mode::ReadOnly,
+                )?;
+                self.opened.replace(Some(db.path.clone()));
+                self.detail(format_args!("database: PostgreSQL {}", target.describe()));
+                db
             }
         };
-        self.opened.replace(Some(path.to_owned()));
-        let db = db::open(path, mode, self.config.busy_timeout, &self.config.schema)?;
-        self.detail(format_args!("database: {}", path.display()));
-        Ok(db)
-    }
-
-    /// The configured database, SQLite or PostgreSQL, for a command that runs on both.
-    pub fn open_any(&self, mode: Mode) -> Result<Db> {
-        let Database::Url(url) = self.config.require_database()? else {
-            return self.open_db(mode);
-        };
-        let target = pg::Target::parse(url)?;
-        let db = pg::open_db(
-            &target,
-            &self.pg_settings(),
-            &self.config.schema,
-            mode == Mode::ReadOnly,
-        )?;
-        self.opened.replace(Some(db.path.clone()));
-        self.detail(format_args!("database: PostgreSQL {}", target.describe()));
         Ok(db)
     }
 

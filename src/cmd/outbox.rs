@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs) -> Result<()> {
 }
 
 fn list(ctx: &Ctx) -> Result<()> {
-    let db = ctx.open_any(Mode::ReadOnly)?;
+    let db = ctx.open_db(Mode::ReadOnly)?;
     if migrate::check(&db.conn)? < 2 {
         ctx.info("the outbox is empty");
         return Ok(());
@@ -103,7 +103,7 @@ fn list(ctx: &Ctx) -> Result<()> {
 }
 
 fn send(ctx: &Ctx, retry_interrupted: bool) -> Result<()> {
-    let db = ctx.open_any(Mode::ReadWrite)?;
+    let db = ctx.open_db(Mode::ReadWrite)?;
     if migrate::check(&db.conn)? < 2 {
         ctx.info("the outbox is empty: nothing to send");
         return Ok(());

@@ -24,7 +24,7 @@ struct JsonOut<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: &RequestResetArgs) -> Result<()> {
-    let mut db = ctx.open_any(Mode::ReadWrite)?;
+    let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
     request::check_something_to_reset(&db, &user)?;
     let mail = crate::mail::resolve(&ctx.config, &db.app_settings()?)?;

@@ -28,7 +28,7 @@ struct JsonOut<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<()> {
-    let mut db = ctx.open_any(Mode::ReadWrite)?;
+    let mut db = ctx.open_db(Mode::ReadWrite)?;
     let user = find_user(&db, &args.user)?;
     let settings = db.app_settings()?;
     let mail = crate::mail::resolve(&ctx.config, &settings)?;
