@@ -79,6 +79,13 @@ impl Sql for Engine {
             Engine::Postgres(_) => None,
         }
     }
+
+    fn copy_in(&self, copy: &str, data: &[u8]) -> Result<u64> {
+        match self {
+            Engine::Sqlite(c) => c.copy_in(copy, data),
+            Engine::Postgres(p) => p.copy_in(copy, data),
+        }
+    }
 }
 
 /// Open the database at `path` without ever creating it, and check the schema mapping.

@@ -41,6 +41,13 @@ pub trait Sql {
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         None
     }
+
+    /// PostgreSQL: run `copy` (a `COPY … FROM STDIN`) with `data` in its text format; the
+    /// rows copied. Not for SQLite.
+    fn copy_in(&self, copy: &str, data: &[u8]) -> Result<u64> {
+        let _ = data;
+        Err(anyhow!("COPY is PostgreSQL's: {copy}"))
+    }
 }
 
 impl dyn Sql + '_ {
@@ -362,6 +369,10 @@ impl Sql for Tx<'_> {
 
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         self.conn.sqlite()
+    }
+
+    fn copy_in(&self, copy: &str, data: &[u8]) -> Result<u64> {
+        self.conn.copy_in(copy, data)
     }
 }
 

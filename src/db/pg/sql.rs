@@ -63,6 +63,14 @@ impl Sql for Pg {
         Dialect::Postgres
     }
 
+    fn copy_in(&self, copy: &str, data: &[u8]) -> Result<u64> {
+        use std::io::Write;
+        let mut client = self.client()?;
+        let mut writer = client.copy_in(copy)?;
+        writer.write_all(data)?;
+        Ok(writer.finish()?)
+    }
+
     fn batch(&self, sql: &str) -> Result<()> {
         Ok(self.client()?.batch_execute(sql)?)
     }
