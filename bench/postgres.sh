@@ -33,11 +33,14 @@
 #          --from-file LIST --allow-admin --reason bench --yes --no-notify > /dev/null
 #      (which creates its own tables, twofactl_audit among them, in its transaction) and
 #        psql --single-transaction -f reset.sql
-#      doing the same work set-based: the names \copy'd into a TEMP table, the users' rows
-#      locked FOR UPDATE, twofactl_audit created as twofactl creates it and one audit row
-#      per listed user inserted in list order ('reset', or 'already_clear' for a user
-#      whose 2FA was clear, as twofactl writes them), then the sessions of the users whose
-#      2FA was set deleted and their totp_secret/totp_enabled cleared. After every run
+#      doing the same work set-based, as a DBA would write it: the names \copy'd into a
+#      TEMP table and analyzed, the users looked up once into another (with the sessions
+#      a reset ends, which twofactl reports), their rows locked FOR UPDATE, twofactl_audit
+#      created as twofactl creates it and one audit row per listed user inserted in list
+#      order ('reset', or 'already_clear' for a user whose 2FA was clear, as twofactl
+#      writes them), then the sessions of the users whose 2FA was set deleted and their
+#      totp_secret/totp_enabled cleared, and each user's result printed in list order
+#      (username, outcome, sessions ended; twofactl prints the same). After every run
 #      (untimed): the R users' 2FA clear and nobody else's changed, the sessions of those
 #      reset gone (the already-clear keep theirs, as twofactl leaves them), R audit rows,
 #      and the same audit rows (but for time and os_user) from both sides. Wall time
@@ -252,13 +255,16 @@ EOF
                (SELECT count(*) FROM sessions) - (SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.id IN ($RSET) AND $HAS_2FA)")"
     # No connection (autovacuum's either) may be open on a template being copied.
     "${PSQL[@]}" -d postgres -c 'ALTER DATABASE app_base ALLOW_CONNECTIONS false' >/dev/null
-    # The reference as a DBA would write it: the names copied in and analyzed, the users
-    # looked up once, then locked, audited, their sessions deleted and their 2FA cleared.
+    # The reference as a DBA would write it, doing what twofactl does: the names copied in
+    # and analyzed, the users looked up once (with the logins a reset ends, which twofactl
+    # reports), then locked, audited, their sessions deleted and their 2FA cleared, and each
+    # user's result printed in list order (as twofactl prints it).
     cat >"$RESET_SQL" <<EOF
 CREATE TEMP TABLE names (seq bigserial, name text);
 \\copy names (name) FROM '$LIST'
 ANALYZE names;
-CREATE TEMP TABLE t AS SELECT n.seq, u.id, u.username, ($HAS_2FA) AS has
+CREATE TEMP TABLE t AS SELECT n.seq, u.id, u.username, ($HAS_2FA) AS has,
+    CASE WHEN $HAS_2FA THEN (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) ELSE 0 END AS sessions
     FROM names n JOIN users u ON u.username = n.name;
 ANALYZE t;
 SELECT count(*) AS locked FROM (SELECT 1 FROM users u WHERE u.id IN (SELECT id FROM t)
@@ -271,6 +277,9 @@ SELECT extract(epoch FROM now())::bigint, 'bench', 'admin-reset', t.id::text, t.
 FROM t ORDER BY t.seq;
 DELETE FROM sessions WHERE user_id IN (SELECT id FROM t WHERE has);
 UPDATE users SET totp_secret = NULL, totp_enabled = false WHERE id IN (SELECT id FROM t WHERE has);
+\\pset format csv
+SELECT username, CASE WHEN has THEN 'reset' ELSE 'already_clear' END AS outcome,
+       sessions AS sessions_revoked FROM t ORDER BY seq;
 EOF
     t1=${EPOCHREALTIME//[!0-9]/}
     say "made app_base ($USERS users, $USERS sessions) and the list of $RESET users ($HAD_2FA with 2FA set) in $(( (t1 - t0) / 1000 )) ms"
