@@ -817,7 +817,7 @@ fn a_user_changed_by_the_application_meanwhile_restarts_the_reset_on_its_new_sta
     )
     .unwrap();
     let mut child = sb.std_cmd();
-    let child = child
+    let mut child = child
         .env("PGPASSWORD", ROLE_PASSWORD)
         .args(["--verbose", "--db", &url])
         .args([
@@ -834,26 +834,7 @@ fn a_user_changed_by_the_application_meanwhile_restarts_the_reset_on_its_new_sta
         .spawn()
         .unwrap();
     // Wait until admin-reset waits for alice's row.
-    let mut watcher = pg.superuser("app").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE usename = $1 AND wait_event_type = 'Lock'",
-                &[&ROLE],
-            )
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "admin-reset never waited for the row"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_a_lock_wait(&pg, &mut child);
     tx.commit().unwrap();
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -976,7 +957,7 @@ fn an_enrolment_waits_for_the_applications_write_to_the_user() {
     .unwrap();
     let png = sb.path("dave.png");
     let mut cmd = sb.std_cmd();
-    let child = cmd
+    let mut child = cmd
         .env("PGPASSWORD", ROLE_PASSWORD)
         .args(["--db", &url, "enroll", "dave", "--qr-png"])
         .arg(&png)
@@ -984,32 +965,7 @@ fn an_enrolment_waits_for_the_applications_write_to_the_user() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut watcher = pg.superuser("app").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE usename = $1 AND wait_event_type = 'Lock'",
-                &[&ROLE],
-            )
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        if Instant::now() > deadline {
-            let mut child = child;
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "enroll never waited for dave's row: {:?} {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_a_lock_wait(&pg, &mut child);
     assert!(!png.exists(), "no key is shown before the row is read");
     tx.commit().unwrap();
     let out = child.wait_with_output().unwrap();
@@ -1024,4 +980,33 @@ fn an_enrolment_waits_for_the_applications_write_to_the_user() {
         .unwrap()
         .get(0);
     assert_eq!(pending, 1);
+}
+
+/// Wait until a session of the role waits for a lock (on a row another transaction holds),
+/// while `child`, the twofactl run, is still running.
+#[track_caller]
+fn wait_for_a_lock_wait(pg: &Pg, child: &mut std::process::Child) {
+    let mut watcher = pg.superuser("app").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE usename = $1 AND wait_event_type = 'Lock'",
+                &[&ROLE],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("twofactl ended ({status}) without waiting for the row");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "twofactl never waited for the row"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
