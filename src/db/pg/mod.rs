@@ -222,13 +222,9 @@ pub struct PgDb {
 
 /// Connect (read-only) and check the mapped schema, as `db::open` does for SQLite.
 pub fn open(target: &Target, settings: &Settings, schema: &SchemaSection) -> Result<PgDb> {
-    let mut client = target.connect(settings, true)?;
-    let mut app = profiles::app(schema)?;
-    app.dialect = Dialect::Postgres;
-    profiles::adapt(&mut app, |t| read::columns(&mut client, t))?;
-    app.check_with(|t| read::columns(&mut client, t))?;
+    let (pg, app) = connect_app(target, settings, schema, true)?;
     Ok(PgDb {
-        pg: sql::Pg::new(client),
+        pg,
         app,
         target: target.clone(),
     })
@@ -242,16 +238,28 @@ pub fn open_db(
     schema: &SchemaSection,
     read_only: bool,
 ) -> Result<crate::db::Db> {
+    let (pg, app) = connect_app(target, settings, schema, read_only)?;
+    Ok(crate::db::Db {
+        conn: crate::db::Engine::Postgres(Box::new(pg)),
+        path: target.describe().into(),
+        app,
+    })
+}
+
+/// A session, and the application as the profile and `[schema]` map it there, its tables
+/// and columns checked.
+fn connect_app(
+    target: &Target,
+    settings: &Settings,
+    schema: &SchemaSection,
+    read_only: bool,
+) -> Result<(sql::Pg, App)> {
     let mut client = target.connect(settings, read_only)?;
     let mut app = profiles::app(schema)?;
     app.dialect = Dialect::Postgres;
     profiles::adapt(&mut app, |t| read::columns(&mut client, t))?;
     app.check_with(|t| read::columns(&mut client, t))?;
-    Ok(crate::db::Db {
-        conn: crate::db::Engine::Postgres(Box::new(sql::Pg::new(client))),
-        path: target.describe().into(),
-        app,
-    })
+    Ok((sql::Pg::new(client), app))
 }
 
 fn add_host(config: &mut Config, host: &str) {
