@@ -123,6 +123,15 @@ file_dir = "$TMP/outbox"
 [reset]
 max_password_failures = 1000
 EOF
+# twofactl's tables already exist, as in a database twofactl has been used on: the first
+# run creates them (in its transaction), once per database; the runs below measure the
+# steady state. One untimed wrong password per database does it.
+for kind in bcrypt django; do
+    rc=0
+    printf '%s\n' "$WRONG" | TWOFACTL_CONFIG=$CONFIG TWOFACTL_DB=$TMP/$kind.db \
+        "$BIN" --no-input request-reset alice --password-stdin >/dev/null 2>&1 || rc=$?
+    (( rc == 3 )) || die "the untimed first request-reset ($kind) exited $rc, expected 3"
+done
 
 # ---------------------------------------------------------------- the runs
 
@@ -249,9 +258,9 @@ row() { echo "| $1 | ${MED[$2]} ms | ${MIN[$2]} ms | ${MAX[$2]} ms | $3 |"; }
     echo
     echo "Notes:"
     echo
-    echo "- request-reset does more than the verification: it reads the config, opens SQLite, creates"
-    echo "  twofactl's tables (a fresh copy of the database each run) and checks the lock-out in a write"
-    echo "  transaction, then records the wrong password and an audit row in another. A wrong password"
+    echo "- request-reset does more than the verification: it reads the config, opens SQLite (a fresh"
+    echo "  copy of a database whose twofactl tables exist, as after its first use) and checks the"
+    echo "  lock-out in a write transaction, then records the wrong password and an audit row in another. A wrong password"
     echo "  costs no Argon2id hash of a would-be code (only a right one gets a code and its hash). The"
     echo "  bench_argon2 rows show the verification alone in a process of its own. request-reset minus"
     echo "  bench_argon2 (whole processes, paired per round): bcrypt median $DB_MED ms (min $DB_MIN, max $DB_MAX), Django median $DD_MED ms (min $DD_MIN, max $DD_MAX)."
