@@ -76,7 +76,7 @@ pub fn run(ctx: &Ctx, args: &DemoArgs) -> Result<()> {
     let sandbox = ctx.with_config(Config::from_file(paths.config.clone())?);
     listing::users(
         &sandbox,
-        listing::Source::Sqlite(&sandbox.open_db(Mode::ReadOnly)?),
+        &sandbox.open_db(Mode::ReadOnly)?,
         &users::Filter::default(),
     )?;
     walk(&sandbox, &mut out, &paths)?;

@@ -7,12 +7,13 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Ctx, Reader};
+use super::Ctx;
 use crate::cli::DoctorArgs;
+use crate::config::Database;
 use crate::config::{AppSettings, Security};
-use crate::db::pg::{PgDb, read};
-use crate::db::sql::Sql;
-use crate::db::{migrate, outbox, users};
+use crate::db::pg::sql::Pg;
+use crate::db::pg::{Target, read};
+use crate::db::{Db, Engine, Mode, migrate, outbox, users};
 use crate::error::{Exit, Failure, fail};
 use crate::mail::{MailConfig, Mailer, SmtpSession, Transport, compose_test};
 use crate::output;
@@ -110,14 +111,16 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<()> {
 
 /// The database, its schema mapping and twofactl's tables; the application's settings.
 fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
-    let db = match ctx.open_reader() {
+    let db = match ctx.open_db(Mode::ReadOnly) {
         Err(e) => {
             r.add("database", Err(describe(&e)));
             return None;
         }
-        Ok(Reader::Sqlite(db)) => db,
-        Ok(Reader::Postgres(mut db)) => return check_postgres(&mut db, r),
+        Ok(db) => db,
     };
+    if let Engine::Postgres(pg) = &db.conn {
+        return check_postgres(ctx, &db, pg, r);
+    }
     r.add(
         "application",
         Ok(format!(
@@ -168,23 +171,27 @@ fn check_database(ctx: &Ctx, r: &mut Report) -> Option<AppSettings> {
     }
 }
 
-/// A PostgreSQL database: the server and TLS, the profile, the role's rights, the users.
-fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
-    let tls = |v: Option<String>| match v {
-        Some(v) => format!("{v} (sslmode {})", db.target.sslmode.as_str()),
-        None => format!("not encrypted (sslmode {})", db.target.sslmode.as_str()),
-    };
-    match read::session(&mut *db.pg.client().ok()?) {
-        Ok((version, ssl)) => r.add(
-            "database",
-            Ok(format!(
-                "PostgreSQL {version} at {}; TLS: {}",
-                db.target.describe(),
-                tls(ssl)
-            )),
-        ),
-        Err(e) => r.add("database", Err(describe(&e))),
+/// A PostgreSQL database: the server and TLS, the profile, the role's rights, the users,
+/// twofactl's tables.
+fn check_postgres(ctx: &Ctx, db: &Db, pg: &Pg, r: &mut Report) -> Option<AppSettings> {
+    // The URL parsed when the database was opened, so it parses again.
+    let sslmode = match ctx.config.require_database() {
+        Ok(Database::Url(url)) => Target::parse(url).ok().map(|t| t.sslmode.as_str()),
+        _ => None,
     }
+    .unwrap_or("?");
+    let tls = match read::session(&mut *pg.client().ok()?) {
+        Ok((version, Some(tls))) => Ok(format!(
+            "PostgreSQL {version} at {}; TLS: {tls} (sslmode {sslmode})",
+            db.path.display()
+        )),
+        Ok((version, None)) => Ok(format!(
+            "PostgreSQL {version} at {}; TLS: not encrypted (sslmode {sslmode})",
+            db.path.display()
+        )),
+        Err(e) => Err(describe(&e)),
+    };
+    r.add("database", tls);
     r.add(
         "application",
         Ok(format!(
@@ -194,7 +201,7 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
     );
     r.add(
         "rights",
-        match read::unreadable(&mut *db.pg.client().ok()?, &db.app) {
+        match read::unreadable(&mut *pg.client().ok()?, &db.app) {
             Ok(missing) if missing.is_empty() => {
                 Ok("the role may read every table the profile maps".to_owned())
             }
@@ -210,13 +217,13 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
     );
     r.add(
         "users",
-        read::count_users(&mut *db.pg.client().ok()?, &db.app)
+        users::count(&db.conn, &db.app)
             .map(|n| format!("{n} users"))
             .map_err(|e| describe(&e)),
     );
     r.add(
         "rights to change",
-        match read::unwritable(&mut *db.pg.client().ok()?, &db.app) {
+        match read::unwritable(&mut *pg.client().ok()?, &db.app) {
             Ok(missing) if missing.is_empty() => Ok(
                 "the role may change what a reset and an enrolment change, and keep twofactl's tables"
                     .to_owned(),
@@ -231,16 +238,15 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
             Err(e) => Err(describe(&e)),
         },
     );
-    let sql: &dyn Sql = &db.pg;
     r.add(
         "twofactl tables",
-        match migrate::check(sql) {
+        match migrate::check(&db.conn) {
             Ok(0) => Ok("none yet: the first change creates them".to_owned()),
             Ok(v) => Ok(format!("version {v}")),
             Err(e) => Err(describe(&e)),
         },
     );
-    match read::settings(&mut *db.pg.client().ok()?, &db.app) {
+    match db.app_settings() {
         Ok(s) => Some(s),
         Err(e) => {
             r.add("application settings", Err(describe(&e)));
@@ -249,7 +255,7 @@ fn check_postgres(db: &mut PgDb, r: &mut Report) -> Option<AppSettings> {
     }
 }
 
-/// The mail transport: for SMTP, every step of a session short of sending./// The mail transport: for SMTP, every step of a session short of sending.
+/// The mail transport: for SMTP, every step of a session short of sending.
 fn check_mail(mail: &MailConfig, r: &mut Report) {
     let from = mail.from.to_string();
     match &mail.transport {

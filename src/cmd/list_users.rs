@@ -3,23 +3,20 @@
 
 use anyhow::Result;
 
-use super::{Ctx, Reader, listing};
+use super::{Ctx, listing};
 use crate::cli::{self, ListUsersArgs};
+use crate::db::Mode;
 use crate::db::users::{Filter, Status};
 
 pub fn run(ctx: &Ctx, args: &ListUsersArgs) -> Result<()> {
-    let mut db = ctx.open_reader()?;
+    let db = ctx.open_db(Mode::ReadOnly)?;
     let filter = Filter {
         status: args.status.map(status),
         admins: args.admins,
         pattern: args.pattern.as_deref(),
         limit: args.limit,
     };
-    let source = match &mut db {
-        Reader::Sqlite(db) => listing::Source::Sqlite(db),
-        Reader::Postgres(db) => listing::Source::Postgres(db),
-    };
-    listing::users(ctx, source, &filter)
+    listing::users(ctx, &db, &filter)
 }
 
 /// The state asked for on the command line, as the database layer knows it.

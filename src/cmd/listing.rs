@@ -11,9 +11,8 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::Format;
-use crate::db::pg::PgDb;
 use crate::db::users::{self, ListRow, Status};
-use crate::db::{Db, audit, migrate, pg};
+use crate::db::{Db, Engine, audit, migrate, pg};
 use crate::output::{self, Table, rfc3339, safe};
 
 /// One JSON line; the keys are part of the interface.
@@ -91,16 +90,12 @@ fn cell(s: &str, escape: bool) -> Cow<'_, str> {
 }
 
 /// Stream the users matching `filter` in the run's format.
-pub fn users(ctx: &Ctx, db: Source<'_>, filter: &users::Filter<'_>) -> Result<()> {
+pub fn users(ctx: &Ctx, db: &Db, filter: &users::Filter<'_>) -> Result<()> {
     let mut src = Rows {
         db,
         filter,
         now: ctx.now(),
-        own: 0,
-    };
-    src.own = match &src.db {
-        Source::Sqlite(db) => migrate::check(&db.conn)?,
-        Source::Postgres(db) => migrate::check(&db.pg)?,
+        own: migrate::check(&db.conn)?,
     };
     let out = output::stdout();
     match ctx.format {
@@ -110,15 +105,9 @@ pub fn users(ctx: &Ctx, db: Source<'_>, filter: &users::Filter<'_>) -> Result<()
     }
 }
 
-/// Where the users are listed from.
-pub enum Source<'a> {
-    Sqlite(&'a Db),
-    Postgres(&'a mut PgDb),
-}
-
 /// The users matching a filter, from either engine.
 struct Rows<'a, 'f> {
-    db: Source<'a>,
+    db: &'a Db,
     filter: &'f users::Filter<'f>,
     now: i64,
     /// The version of twofactl's tables.
@@ -128,13 +117,12 @@ struct Rows<'a, 'f> {
 impl Rows<'_, '_> {
     /// Stream the rows to `each`.
     fn each(&mut self, each: &mut dyn FnMut(&ListRow<'_>) -> Result<()>) -> Result<()> {
-        match &mut self.db {
-            Source::Sqlite(db) => {
-                users::for_each(db.sqlite()?, &db.app, self.own, self.now, self.filter, each)
-            }
-            Source::Postgres(db) => pg::read::for_each_user(
-                &mut *db.pg.client()?,
-                &db.app,
+        let app = &self.db.app;
+        match &self.db.conn {
+            Engine::Sqlite(c) => users::for_each(c, app, self.own, self.now, self.filter, each),
+            Engine::Postgres(pg) => pg::read::for_each_user(
+                &mut *pg.client()?,
+                app,
                 (self.own, self.now),
                 self.filter,
                 each,

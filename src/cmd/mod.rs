@@ -136,26 +136,6 @@ impl Ctx {
             lock_timeout: self.config.busy_timeout,
         }
     }
-
-    /// The configured database, SQLite or PostgreSQL, opened read-only (for commands that
-    /// only read the application's users).
-    pub fn open_reader(&self) -> Result<Reader> {
-        Ok(match self.config.require_database()? {
-            Database::File(_) => Reader::Sqlite(Box::new(self.open_db(Mode::ReadOnly)?)),
-            Database::Url(url) => {
-                let target = pg::Target::parse(url)?;
-                let db = pg::open(&target, &self.pg_settings(), &self.config.schema)?;
-                self.detail(format_args!("database: PostgreSQL {}", target.describe()));
-                Reader::Postgres(Box::new(db))
-            }
-        })
-    }
-}
-
-/// A database opened for reading, of either engine.
-pub enum Reader {
-    Sqlite(Box<Db>),
-    Postgres(Box<pg::PgDb>),
 }
 
 /// "1 user", "2 users".

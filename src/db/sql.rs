@@ -111,13 +111,6 @@ impl dyn Sql + '_ {
         self.row(sql, params)?
             .ok_or_else(|| anyhow!("the query returned no row: {sql}"))
     }
-
-    /// The first column of the one row a query returns.
-    pub fn value(&self, sql: &str, params: &[Value]) -> Result<Value> {
-        self.row(sql, params)?
-            .and_then(|r| r.into_iter().next())
-            .ok_or_else(|| anyhow!("the query returned no row: {sql}"))
-    }
 }
 
 /// Typed access to a row's values.
@@ -347,11 +340,6 @@ impl<'c> Tx<'c> {
         self.open = false;
         self.conn.batch("COMMIT")
     }
-
-    /// The connection the transaction is on.
-    pub fn sql(&self) -> &'c dyn Sql {
-        self.conn
-    }
 }
 
 impl Sql for Tx<'_> {
@@ -501,7 +489,7 @@ mod tests {
         assert_eq!(rows[0].string(1).unwrap(), "x");
         assert_eq!(rows[1].opt_string(1).unwrap(), None);
         assert_eq!(
-            sql.value("SELECT count(*) FROM t", &[]).unwrap(),
+            sql.value_row("SELECT count(*) FROM t", &[]).unwrap()[0],
             Value::Integer(2)
         );
         {
@@ -509,7 +497,7 @@ mod tests {
             tx.execute("DELETE FROM t", &[]).unwrap();
         }
         assert_eq!(
-            sql.value("SELECT count(*) FROM t", &[]).unwrap(),
+            sql.value_row("SELECT count(*) FROM t", &[]).unwrap()[0],
             Value::Integer(2),
             "rolled back"
         );

@@ -26,7 +26,7 @@ use anyhow::Result;
 use postgres::config::Host;
 use postgres::{Client, Config};
 
-use crate::app::{App, Dialect, profiles};
+use crate::app::{Dialect, profiles};
 use crate::config::SchemaSection;
 use crate::error::{Exit, Failure, fail};
 
@@ -211,55 +211,24 @@ impl Target {
     }
 }
 
-/// An open PostgreSQL application database.
-pub struct PgDb {
-    /// The session (its client, for streaming, through `Pg::client`).
-    pub pg: sql::Pg,
-    /// The application, in PostgreSQL's dialect.
-    pub app: App,
-    pub target: Target,
-}
-
-/// Connect (read-only) and check the mapped schema, as `db::open` does for SQLite.
-pub fn open(target: &Target, settings: &Settings, schema: &SchemaSection) -> Result<PgDb> {
-    let (pg, app) = connect_app(target, settings, schema, true)?;
-    Ok(PgDb {
-        pg,
-        app,
-        target: target.clone(),
-    })
-}
-
-/// Connect and check the mapped schema for a command of any kind: with `read_only`, every
-/// transaction of the session is read-only.
+/// Connect and check the mapped schema, as `db::open` does for SQLite: with `read_only`,
+/// every transaction of the session is read-only.
 pub fn open_db(
     target: &Target,
     settings: &Settings,
     schema: &SchemaSection,
     read_only: bool,
 ) -> Result<crate::db::Db> {
-    let (pg, app) = connect_app(target, settings, schema, read_only)?;
-    Ok(crate::db::Db {
-        conn: crate::db::Engine::Postgres(Box::new(pg)),
-        path: target.describe().into(),
-        app,
-    })
-}
-
-/// A session, and the application as the profile and `[schema]` map it there, its tables
-/// and columns checked.
-fn connect_app(
-    target: &Target,
-    settings: &Settings,
-    schema: &SchemaSection,
-    read_only: bool,
-) -> Result<(sql::Pg, App)> {
     let mut client = target.connect(settings, read_only)?;
     let mut app = profiles::app(schema)?;
     app.dialect = Dialect::Postgres;
     profiles::adapt(&mut app, |t| read::columns(&mut client, t))?;
     app.check_with(|t| read::columns(&mut client, t))?;
-    Ok((sql::Pg::new(client), app))
+    Ok(crate::db::Db {
+        conn: crate::db::Engine::Postgres(Box::new(sql::Pg::new(client))),
+        path: target.describe().into(),
+        app,
+    })
 }
 
 fn add_host(config: &mut Config, host: &str) {

@@ -10,7 +10,6 @@ use postgres::{Client, Row};
 use rusqlite::types::Value;
 
 use crate::app::{App, Dialect};
-use crate::config::AppSettings;
 use crate::db::migrate;
 use crate::db::sql::numbered;
 use crate::db::users::{self, Filter, ListRow};
@@ -178,33 +177,6 @@ pub fn columns(client: &mut Client, table: &str) -> Result<Vec<String>> {
         &[&table],
     )?;
     rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
-}
-
-/// How many users the application has.
-pub fn count_users(client: &mut Client, app: &App) -> Result<i64> {
-    let row = client.query_one(&format!("SELECT count(*) FROM {}", app.map.users), &[])?;
-    Ok(row.try_get(0)?)
-}
-
-/// The application's settings table as key/value pairs (empty when none is mapped).
-pub fn settings(client: &mut Client, app: &App) -> Result<AppSettings> {
-    let Some(table) = &app.map.settings else {
-        return Ok(AppSettings::default());
-    };
-    let rows = client.query(
-        &format!("SELECT \"key\"::text, \"value\"::text FROM {table}"),
-        &[],
-    )?;
-    let map = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get(0)?,
-                r.try_get::<_, Option<String>>(1)?.unwrap_or_default(),
-            ))
-        })
-        .collect::<Result<_>>()?;
-    Ok(AppSettings(map))
 }
 
 /// The server's version, and the TLS version of this session (`None`: not encrypted).
